@@ -1,0 +1,11 @@
+"""URLs of the DataBiz jobs service."""
+from django.contrib import admin
+from django.urls import include, path
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+urlpatterns = [
+    path("api/v2/jobs/", include("jobs.urls")),
+    path("api/v2/auth/token", TokenObtainPairView.as_view(), name="token_obtain_pair"),
+    path("api/v2/auth/token/refresh", TokenRefreshView.as_view(), name="token_refresh"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,40 @@
+"""Settings of the jobs app: defaults here, overrides in Django settings, read at call time."""
+from datetime import timedelta
+
+from django.conf import settings
+
+DEFAULTS = {
+    # Dataset status -> job status; statuses not listed here are not jobs.
+    "JOBS_STATUS_MAP": {"new": "running", "inactive": "completed", "error": "failed"},
+    # How long a finished job stays listed.
+    "JOBS_RETENTION": timedelta(hours=1),
+    # A running import with no update for this long has died: it is reported as failed.
+    "JOBS_STALL_AFTER": timedelta(hours=1),
+    # The most items one answer holds.
+    "JOBS_MAX_RESULTS": 100,
+}
+
+
+def get_setting(name):
+    """Return the jobs setting `name`, from Django settings or else its default."""
+    return getattr(settings, name, DEFAULTS[name])
+
+
+def status_map():
+    """Return the mapping of dataset statuses to job statuses."""
+    return dict(get_setting("JOBS_STATUS_MAP"))
+
+
+def retention():
+    """Return how long a finished job stays listed."""
+    return get_setting("JOBS_RETENTION")
+
+
+def stall_after():
+    """Return how long a running import may go without an update before it counts as stalled."""
+    return get_setting("JOBS_STALL_AFTER")
+
+
+def max_results():
+    """Return the most items one answer holds."""
+    return get_setting("JOBS_MAX_RESULTS")

@@ -1,0 +1,62 @@
+"""Query parameters of the jobs list: `status` and `type`, each one comma-separated list of allowed values."""
+import django_filters
+from django import forms
+
+from .models import JobStatus, JobType
+
+
+class SingleValueWidget(forms.TextInput):
+    """A text input that hands a repeated query parameter to the field as a list, so the field can refuse it."""
+
+    def value_from_datadict(self, data, files, name):
+        values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name)]
+        if len(values) > 1:
+            return values
+        return values[0] if values else None
+
+
+class ChoiceListField(forms.Field):
+    """One comma-separated list of allowed values; empty, repeated or unknown values are errors."""
+
+    widget = SingleValueWidget
+    default_error_messages = {
+        "invalid_choice": "Allowed values: %(allowed)s (one or more, comma-separated).",
+        "repeated": "Give this parameter once, as one comma-separated list of: %(allowed)s.",
+    }
+
+    def __init__(self, *, choices, **kwargs):
+        self.choices = list(choices)
+        super().__init__(required=False, **kwargs)
+
+    def to_python(self, value):
+        """Return the list of values, [] when the parameter is absent."""
+        allowed = {"allowed": ", ".join(self.choices)}
+        if value is None:
+            return []
+        if isinstance(value, list):
+            raise forms.ValidationError(self.error_messages["repeated"], code="repeated", params=allowed)
+        values = value.split(",")
+        if any(item not in self.choices for item in values):
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice", params=allowed)
+        return values
+
+
+class ChoiceListFilter(django_filters.Filter):
+    """A filter whose value is a list of allowed choices."""
+
+    field_class = ChoiceListField
+
+
+class JobFilter(django_filters.FilterSet):
+    """Narrow the jobs list by job status and type."""
+
+    status = ChoiceListFilter(choices=JobStatus.values, method="filter_status")
+    type = ChoiceListFilter(choices=JobType.values, method="filter_type")
+
+    def filter_status(self, queryset, name, value):
+        """Keep the jobs with one of the given statuses."""
+        return queryset.with_job_status(*value)
+
+    def filter_type(self, queryset, name, value):
+        """Keep the jobs of one of the given types."""
+        return queryset.with_job_type(*value)

@@ -1,0 +1,223 @@
+"""The `datasets` table of the imports service, read as background jobs."""
+import datetime
+
+from django.db import models
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+
+from . import conf
+
+
+class JobStatus(models.TextChoices):
+    """The frontend's `BackgroundJob.status` union."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class JobType(models.TextChoices):
+    """The frontend's `BackgroundJob.type` union."""
+
+    IMPORT = "import"
+    EXPORT = "export"
+    VALIDATION = "validation"
+    PROCESSING = "processing"
+
+
+# Uploads are synchronous, so no worker reports progress: a fixed value per job status.
+FIXED_PROGRESS = {JobStatus.RUNNING: 50, JobStatus.COMPLETED: 100, JobStatus.FAILED: 0}
+GENERIC_ERROR = "Import failed."
+ERROR_MAX_LENGTH = 500
+
+
+class ReadOnlyTableError(RuntimeError):
+    """Raised on any attempt to write to `datasets`, which belongs to the imports service."""
+
+    def __init__(self, action):
+        super().__init__(
+            f"Refusing to {action}: the datasets table belongs to the imports service "
+            "and the jobs service only reads it."
+        )
+
+
+def dataset_statuses(job_status):
+    """Return the dataset statuses that the status map turns into `job_status`."""
+    return [dataset_status for dataset_status, mapped in conf.status_map().items() if mapped == job_status]
+
+
+def job_type_expression():
+    """Return the SQL expression of a dataset's job type: every dataset is an import today."""
+    return Value(JobType.IMPORT.value, output_field=models.CharField())
+
+
+def stalled_q(*, now):
+    """Match running imports that have had no update for `JOBS_STALL_AFTER` at `now`."""
+    return Q(status__in=dataset_statuses(JobStatus.RUNNING), updated_at__lte=now - conf.stall_after())
+
+
+class DatasetQuerySet(models.QuerySet):
+    """Datasets, and the rules that turn them into background jobs."""
+
+    def owned_by(self, user):
+        """Keep the datasets uploaded by `user`."""
+        return self.filter(created_by=user.pk)
+
+    def with_job_fields(self, *, now=None):
+        """Annotate `job_status`, `job_stalled`, `job_type` and `finished_at` as they are at `now`."""
+        now = now or timezone.now()
+        stalled = stalled_q(now=now)
+        status_whens = [When(stalled, then=Value(JobStatus.FAILED.value))] + [
+            When(status__in=statuses, then=Value(job_status))
+            for job_status in JobStatus.values
+            if (statuses := dataset_statuses(job_status))
+        ]
+        finished = dataset_statuses(JobStatus.COMPLETED) + dataset_statuses(JobStatus.FAILED)
+        return self.annotate(
+            job_status=Case(*status_whens, default=None, output_field=models.CharField()),
+            job_stalled=Case(When(stalled, then=True), default=False, output_field=models.BooleanField()),
+            job_type=job_type_expression(),
+            finished_at=Case(
+                When(stalled, then=F("updated_at") + conf.stall_after()),
+                When(status__in=finished, then=F("updated_at")),
+                default=None,
+                output_field=models.DateTimeField(),
+            ),
+        )
+
+    def listed(self, *, now=None):
+        """Keep the datasets that are jobs to show at `now`: running, or finished within `JOBS_RETENTION`."""
+        now = now or timezone.now()
+        # Every listed row was updated after this moment: a plain range on the
+        # (created_by, updated_at) index that spares the database a user's whole history.
+        window_start = now - conf.stall_after() - conf.retention()
+        return self.with_job_fields(now=now).filter(
+            Q(updated_at__gte=window_start),
+            Q(job_status=JobStatus.RUNNING) | Q(finished_at__gte=now - conf.retention()),
+        )
+
+    def with_job_status(self, *job_statuses):
+        """Keep the jobs whose job status is one of `job_statuses`."""
+        return self.filter(job_status__in=job_statuses)
+
+    def with_job_type(self, *job_types):
+        """Keep the jobs whose type is one of `job_types`."""
+        return self.filter(job_type__in=job_types)
+
+    def in_job_order(self):
+        """Order running jobs first (newest first), then finished jobs, most recently finished first."""
+        return self.order_by(
+            Case(When(job_status=JobStatus.RUNNING, then=0), default=1),
+            F("finished_at").desc(nulls_last=True),
+            F("created_at").desc(),
+            "pk",
+        )
+
+    def bounded(self):
+        """Cut the list to `JOBS_MAX_RESULTS` items; call it last, on an ordered queryset."""
+        return self[: conf.max_results()]
+
+    def jobs(self, *, now=None):
+        """Return the jobs of all users as the rules list them at `now`, in job order."""
+        return self.listed(now=now).in_job_order()
+
+    def jobs_for(self, user, *, now=None):
+        """Return `user`'s jobs as the rules list them at `now`, in job order (unbounded)."""
+        return self.owned_by(user).jobs(now=now)
+
+    def update(self, **kwargs):
+        raise ReadOnlyTableError("update datasets")
+
+    def delete(self):
+        raise ReadOnlyTableError("delete datasets")
+
+    def bulk_create(self, *args, **kwargs):
+        raise ReadOnlyTableError("insert datasets")
+
+    def bulk_update(self, *args, **kwargs):
+        raise ReadOnlyTableError("update datasets")
+
+    def create(self, **kwargs):
+        raise ReadOnlyTableError("insert a dataset")
+
+    def get_or_create(self, *args, **kwargs):
+        raise ReadOnlyTableError("insert a dataset")
+
+    def update_or_create(self, *args, **kwargs):
+        raise ReadOnlyTableError("update a dataset")
+
+
+class DatasetManager(models.Manager.from_queryset(DatasetQuerySet)):
+    """Datasets with their job fields computed for the moment the queryset is made."""
+
+    def get_queryset(self):
+        return super().get_queryset().with_job_fields()
+
+
+class Dataset(models.Model):
+    """An uploaded file in the imports service's `datasets` table, seen as a background job."""
+
+    id = models.UUIDField(primary_key=True)
+    name = models.CharField(max_length=255)
+    original_filename = models.CharField(max_length=512, null=True, blank=True)
+    file_type = models.CharField(max_length=32, null=True, blank=True)
+    file_size = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=20)
+    error_message = models.TextField(null=True, blank=True)
+    created_by = models.UUIDField(db_index=False)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    objects = DatasetManager()
+
+    class Meta:
+        managed = False
+        db_table = "datasets"
+        default_permissions = ("view",)
+
+    def __str__(self):
+        return f"{self.filename} ({self.status})"
+
+    def __repr__(self):
+        return f"<Dataset {self.pk} {self.filename!r} status={self.status!r}>"
+
+    def save(self, *args, **kwargs):
+        raise ReadOnlyTableError("save a dataset")
+
+    def delete(self, *args, **kwargs):
+        raise ReadOnlyTableError("delete a dataset")
+
+    @property
+    def filename(self):
+        """The uploaded file's name, or the dataset's name when the file's is unknown."""
+        return self.original_filename or self.name
+
+    @property
+    def started_at(self):
+        """When the upload started."""
+        return self.created_at
+
+    @property
+    def progress(self):
+        """How far the job is, 0-100; None when the dataset is not a job."""
+        return FIXED_PROGRESS.get(self.job_status)
+
+    @property
+    def error(self):
+        """What went wrong, for users: None unless the job failed; never a traceback."""
+        if self.job_status != JobStatus.FAILED:
+            return None
+        if self.job_stalled:
+            return f"Import stalled: no update since {self.updated_at.astimezone(datetime.UTC):%Y-%m-%dT%H:%M:%SZ}."
+        return user_error_message(self.error_message)
+
+
+def user_error_message(message):
+    """Return the part of an import's error message that is meant for users, at most 500 characters."""
+    # The imports service stores messages for users, but a crash may have appended a traceback.
+    text = (message or "").split("Traceback (most recent call last)")[0].strip()
+    if not text:
+        return GENERIC_ERROR
+    if len(text) > ERROR_MAX_LENGTH:
+        return text[: ERROR_MAX_LENGTH - 1] + "…"
+    return text

@@ -1,0 +1,60 @@
+"""Fixtures of the jobs tests: users, a fixed `now`, datasets and API clients."""
+import datetime
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from model_bakery import baker
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from jobs.models import Dataset
+
+NOW = datetime.datetime(2025, 12, 19, 10, 0, tzinfo=datetime.UTC)
+
+
+def ago(**delta):
+    """Return the moment `delta` before the fixed NOW."""
+    return NOW - datetime.timedelta(**delta)
+
+
+@pytest.fixture
+def now():
+    """Freeze the clock at NOW, so tokens, rules and payloads all see the same moment."""
+    with time_machine.travel(NOW, tick=False):
+        yield NOW
+
+
+@pytest.fixture
+def user(db):
+    return baker.make(get_user_model(), username="alice")
+
+
+@pytest.fixture
+def other_user(db):
+    return baker.make(get_user_model(), username="bob")
+
+
+@pytest.fixture
+def make_dataset(db):
+    """Insert one row into `datasets` (without the forbidden `save()`) and return it."""
+
+    def make(**fields):
+        fields.setdefault("created_at", fields.get("updated_at", NOW))
+        fields.setdefault("updated_at", fields["created_at"])
+        return baker.make(Dataset, _bulk_create=True, _quantity=1, **fields)[0]
+
+    return make
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def auth_client(user, now):
+    """An API client that sends `user`'s access token as a Bearer token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    return client

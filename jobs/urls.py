@@ -1,0 +1,12 @@
+"""URLs of the jobs API, mounted at /api/v2/jobs/."""
+from django.urls import path
+
+from .views import ActiveJobListView
+
+app_name = "jobs"
+
+urlpatterns = [
+    # The frontend polls the path without a slash; both forms answer, neither redirects.
+    path("active", ActiveJobListView.as_view(), name="active"),
+    path("active/", ActiveJobListView.as_view()),
+]
