@@ -26,7 +26,7 @@ class ChoiceListField(forms.Field):
 
     def __init__(self, *, choices, **kwargs):
         self.choices = list(choices)
-        super().__init__(required=False, **kwargs)
+        super().__init__(**kwargs)
 
     def to_python(self, value):
         """Return the list of values, [] when the parameter is absent."""

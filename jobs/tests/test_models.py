@@ -25,7 +25,11 @@ def jobs_of(user, **kwargs):
     [
         ("new", None, ("running", "import", 50, None, None)),
         ("inactive", None, ("completed", "import", 100, ago(minutes=5), None)),
-        ("error", "Column 'amount' is not a number.", ("failed", "import", 0, ago(minutes=5), "Column 'amount' is not a number.")),
+        (
+            "error",
+            "Column 'amount' is not a number.",
+            ("failed", "import", 0, ago(minutes=5), "Column 'amount' is not a number."),
+        ),
         ("error", None, ("failed", "import", 0, ago(minutes=5), "Import failed.")),
     ],
 )
@@ -129,14 +133,17 @@ def test_other_users_datasets_are_not_listed(user, other_user, make_dataset):
 
 
 def test_jobs_are_ordered_running_first_then_most_recently_finished(user, make_dataset):
-    older_running = make_dataset(created_by=user.pk, status="new", created_at=ago(minutes=50), updated_at=ago(minutes=1))
+    older_running = make_dataset(
+        created_by=user.pk, status="new", created_at=ago(minutes=50), updated_at=ago(minutes=1)
+    )
     newer_running = make_dataset(created_by=user.pk, status="new", created_at=ago(minutes=5), updated_at=ago(minutes=5))
     completed = make_dataset(created_by=user.pk, status="inactive", updated_at=ago(minutes=2))
     failed = make_dataset(created_by=user.pk, status="error", updated_at=ago(minutes=20))
     # Stalled at updated_at + 1 h = 10 minutes ago: between the completed and the failed job.
     stalled = make_dataset(created_by=user.pk, status="new", created_at=ago(hours=2), updated_at=ago(minutes=70))
 
-    assert [job.pk for job in jobs_of(user)] == [newer_running.pk, older_running.pk, completed.pk, stalled.pk, failed.pk]
+    expected = [newer_running, older_running, completed, stalled, failed]
+    assert [job.pk for job in jobs_of(user)] == [dataset.pk for dataset in expected]
 
 
 def test_bound_drops_finished_jobs_before_running_ones(user, make_dataset, settings):

@@ -1,0 +1,44 @@
+# The two commands of the README: `make run` and `make test`. Both set up .venv on their own.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# Development server on the embedded SQLite database (or DATABASE_URL), with demo data.
+run: export DJANGO_DEBUG ?= 1
+run: $(VENV)/.runtime
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py prepare_demo
+	@TOKEN=$$($(BIN)/python manage.py issue_token alice) && \
+	  echo "" && \
+	  echo "Serving on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)" && \
+	  echo "An access token for alice (valid 15 minutes; renew with: $(BIN)/python manage.py issue_token alice):" && \
+	  echo "" && \
+	  echo "curl -s -H 'Authorization: Bearer $$TOKEN' http://$(HOST):$(PORT)/api/v2/jobs/active" && \
+	  echo ""
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The whole suite, on SQLite by default or on the database DATABASE_URL names.
+# Tests speak plain HTTP to the test client, as a pod behind the TLS proxy does.
+test: export DJANGO_SECRET_KEY ?= insecure-key-for-the-test-suite-only-0123456789
+test: export DJANGO_SECURE_SSL_REDIRECT ?= 0
+test: $(VENV)/.dev
+	$(BIN)/pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/flake8
+	$(BIN)/isort --check-only --diff .

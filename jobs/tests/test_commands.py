@@ -1,0 +1,74 @@
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.db import connection
+from rest_framework_simplejwt.tokens import AccessToken
+
+from jobs.demo import DEMO_ROWS, demo_table_is_marked
+from jobs.models import Dataset
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args):
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_issue_token_prints_an_access_token_for_the_user(user, now):
+    token = AccessToken(run("issue_token", "alice").strip())
+
+    assert (token["user_id"], token["token_type"]) == (str(user.pk), "access")
+
+
+@pytest.mark.parametrize(
+    ("username", "message"),
+    [("nobody", "No user named 'nobody'."), ("bob", "User 'bob' is inactive: tokens would be refused.")],
+)
+def test_issue_token_refuses_unknown_and_inactive_users(db, username, message):
+    get_user_model().objects.create(username="bob", is_active=False)
+
+    with pytest.raises(CommandError, match=message):
+        run("issue_token", username)
+
+
+def test_prepare_demo_leaves_a_table_it_did_not_create_alone(user, make_dataset):
+    make_dataset(created_by=user.pk, status="new")
+
+    output = run("prepare_demo")
+
+    assert "left as it is" in output
+    assert (Dataset.objects.count(), get_user_model().objects.count()) == (1, 1)
+
+
+@pytest.fixture
+def no_datasets_table(db):
+    """Drop the session's datasets table for one test and put it back afterwards."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE datasets")
+    yield
+
+
+def test_prepare_demo_creates_marks_and_fills_a_table_then_refreshes_it(no_datasets_table):
+    first = run("prepare_demo")
+    again = run("prepare_demo")
+
+    alice = get_user_model().objects.get(username="alice")
+    listed = list(Dataset.objects.jobs_for(alice))
+    assert "Created the datasets table" in first
+    assert "refreshing its demo rows" in again
+    assert demo_table_is_marked()
+    assert Dataset.objects.count() == len(DEMO_ROWS)
+    assert alice.check_password("alice-demo-password")
+    assert sorted((job.filename, job.job_status) for job in listed) == [
+        ("Marketing leads", "completed"),
+        ("big-history.csv", "failed"),
+        ("customers.xlsx", "running"),
+        ("inventory.csv", "failed"),
+        ("orders.parquet", "failed"),
+        ("products.json", "completed"),
+        ("sales-2025.csv", "running"),
+    ]

@@ -1,0 +1,269 @@
+import datetime
+import uuid
+
+import jwt
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from .conftest import NOW, ago
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v2/jobs/active"
+
+
+def test_active_jobs_answer_the_whole_contract(auth_client, user, other_user, make_dataset):
+    make_dataset(
+        id=uuid.UUID("550e8400-e29b-41d4-a716-446655440000"),
+        created_by=user.pk,
+        name="Sales",
+        original_filename="sales-2025.csv",
+        status="new",
+        created_at=ago(minutes=10),
+        updated_at=ago(minutes=5),
+    )
+    make_dataset(
+        id=uuid.UUID("660e8400-e29b-41d4-a716-446655440001"),
+        created_by=user.pk,
+        name="Customers",
+        original_filename=None,
+        status="inactive",
+        created_at=ago(minutes=30),
+        updated_at=ago(minutes=20),
+    )
+    make_dataset(
+        id=uuid.UUID("770e8400-e29b-41d4-a716-446655440002"),
+        created_by=user.pk,
+        original_filename="orders.xlsx",
+        status="error",
+        error_message="Sheet 'Orders' is empty.",
+        created_at=ago(minutes=40),
+        updated_at=ago(minutes=39, seconds=30),
+    )
+    make_dataset(
+        id=uuid.UUID("880e8400-e29b-41d4-a716-446655440003"),
+        created_by=user.pk,
+        original_filename="stuck.parquet",
+        status="new",
+        created_at=ago(minutes=75),
+        updated_at=ago(minutes=70),
+    )
+    # Not listed: activated, archived, finished long ago, another user's.
+    make_dataset(created_by=user.pk, status="active", updated_at=ago(minutes=1))
+    make_dataset(created_by=user.pk, status="archived", updated_at=ago(minutes=1))
+    make_dataset(created_by=user.pk, status="inactive", updated_at=ago(hours=3))
+    make_dataset(created_by=other_user.pk, status="new", updated_at=ago(minutes=1))
+
+    response = auth_client.get(URL)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == [
+        {
+            "id": "550e8400-e29b-41d4-a716-446655440000",
+            "type": "import",
+            "status": "running",
+            "progress": 50,
+            "filename": "sales-2025.csv",
+            "started_at": "2025-12-19T09:50:00Z",
+            "finished_at": None,
+            "error": None,
+        },
+        {
+            "id": "880e8400-e29b-41d4-a716-446655440003",
+            "type": "import",
+            "status": "failed",
+            "progress": 0,
+            "filename": "stuck.parquet",
+            "started_at": "2025-12-19T08:45:00Z",
+            "finished_at": "2025-12-19T09:50:00Z",
+            "error": "Import stalled: no update since 2025-12-19T08:50:00Z.",
+        },
+        {
+            "id": "660e8400-e29b-41d4-a716-446655440001",
+            "type": "import",
+            "status": "completed",
+            "progress": 100,
+            "filename": "Customers",
+            "started_at": "2025-12-19T09:30:00Z",
+            "finished_at": "2025-12-19T09:40:00Z",
+            "error": None,
+        },
+        {
+            "id": "770e8400-e29b-41d4-a716-446655440002",
+            "type": "import",
+            "status": "failed",
+            "progress": 0,
+            "filename": "orders.xlsx",
+            "started_at": "2025-12-19T09:20:00Z",
+            "finished_at": "2025-12-19T09:20:30Z",
+            "error": "Sheet 'Orders' is empty.",
+        },
+    ]
+
+
+def test_user_with_nothing_gets_an_empty_list(auth_client, other_user, make_dataset):
+    make_dataset(created_by=other_user.pk, status="new", updated_at=ago(minutes=1))
+
+    response = auth_client.get(URL)
+
+    assert (response.status_code, response.json()) == (200, [])
+
+
+@pytest.mark.parametrize("path", [URL, URL + "/"])
+def test_both_paths_answer_without_a_redirect(auth_client, path):
+    response = auth_client.get(path)
+
+    assert (response.status_code, response.json()) == (200, [])
+
+
+def test_answer_is_bounded_by_max_results(auth_client, user, make_dataset, settings):
+    settings.JOBS_MAX_RESULTS = 2
+    for minutes in (1, 2, 3):
+        make_dataset(created_by=user.pk, status="inactive", updated_at=ago(minutes=minutes))
+
+    response = auth_client.get(URL)
+
+    assert [job["finished_at"] for job in response.json()] == ["2025-12-19T09:59:00Z", "2025-12-19T09:58:00Z"]
+
+
+def test_endpoint_reads_the_datasets_in_one_query(auth_client, user, make_dataset, django_assert_num_queries):
+    for minutes in range(20):
+        status = ("new", "inactive", "error")[minutes % 3]
+        make_dataset(created_by=user.pk, status=status, updated_at=ago(minutes=minutes))
+
+    # One query for the user behind the token, one for the datasets, whatever their number.
+    with django_assert_num_queries(2):
+        response = auth_client.get(URL)
+
+    assert len(response.json()) == 20
+
+
+def test_session_login_is_accepted(client, user, make_dataset, now):
+    dataset = make_dataset(created_by=user.pk, status="new", updated_at=ago(minutes=1))
+    client.force_login(user)
+
+    response = client.get(URL)
+
+    assert [job["id"] for job in response.json()] == [str(dataset.pk)]
+
+
+def test_token_endpoint_issues_tokens_that_open_the_list(api_client, user, now):
+    user.set_password("s3cret-pass")
+    user.save()
+
+    tokens = api_client.post("/api/v2/auth/token", {"username": "alice", "password": "s3cret-pass"}, format="json")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.json()['access']}")
+    response = api_client.get(URL)
+
+    assert (tokens.status_code, sorted(tokens.json()), response.status_code) == (200, ["access", "refresh"], 200)
+
+
+def test_refresh_endpoint_issues_a_new_access_token(api_client, user, now):
+    refresh = RefreshToken.for_user(user)
+
+    response = api_client.post("/api/v2/auth/token/refresh", {"refresh": str(refresh)}, format="json")
+
+    assert response.status_code == 200
+    assert AccessToken(response.json()["access"])["user_id"] == str(user.pk)
+
+
+def test_token_endpoint_refuses_bad_credentials_with_401(api_client, user):
+    response = api_client.post("/api/v2/auth/token", {"username": "alice", "password": "wrong"}, format="json")
+
+    assert (response.status_code, response.json()) == (
+        401,
+        {"detail": "No active account found with the given credentials"},
+    )
+
+
+def test_bearer_scheme_name_is_case_insensitive(api_client, user, now):
+    api_client.credentials(HTTP_AUTHORIZATION=f"bEARER {AccessToken.for_user(user)}")
+
+    assert api_client.get(URL).status_code == 200
+
+
+def forged_token(user, key):
+    return jwt.encode(
+        {"token_type": "access", "exp": NOW + datetime.timedelta(minutes=5), "jti": "x", "user_id": str(user.pk)},
+        key,
+        algorithm="HS256",
+    )
+
+
+def unsigned_token(user):
+    return jwt.encode(
+        {"token_type": "access", "exp": NOW + datetime.timedelta(minutes=5), "jti": "x", "user_id": str(user.pk)},
+        None,
+        algorithm="none",
+    )
+
+
+def expired_token(user):
+    token = AccessToken.for_user(user)
+    token.set_exp(from_time=NOW - datetime.timedelta(hours=1))
+    return str(token)
+
+
+def inactive_users_token(user):
+    get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+    return str(AccessToken.for_user(user))
+
+
+def deleted_users_token(user):
+    token = str(AccessToken.for_user(user))
+    user.delete()
+    return token
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        lambda user: "",
+        lambda user: "Bearer",
+        lambda user: "Bearer a b",
+        lambda user: "Basic YWxpY2U6c2VjcmV0",
+        lambda user: "Bearer not-a-jwt",
+        lambda user: "Bearer " + "a" * 10_000,
+        lambda user: f"Bearer {forged_token(user, 'another-key-entirely-another-key')}",
+        lambda user: f"Bearer {unsigned_token(user)}",
+        lambda user: f"Bearer {expired_token(user)}",
+        lambda user: f"Bearer {RefreshToken.for_user(user)}",
+        lambda user: f"Bearer {inactive_users_token(user)}",
+        lambda user: f"Bearer {deleted_users_token(user)}",
+    ],
+    ids=["missing", "empty", "scheme-alone", "three-parts", "basic", "garbage", "10kB", "foreign-key", "alg-none",
+         "expired", "refresh-token", "inactive-user", "deleted-user"],
+)
+def test_every_authentication_failure_is_a_json_401_with_a_bearer_challenge(api_client, user, now, authorization):
+    if authorization is not None:
+        api_client.credentials(HTTP_AUTHORIZATION=authorization(user))
+
+    response = api_client.get(URL)
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()) >= {"detail"}
+
+
+def test_inactive_users_session_is_a_401(client, user, now):
+    client.force_login(user)
+    get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+
+    response = client.get(URL)
+
+    assert (response.status_code, response["WWW-Authenticate"]) == (401, 'Bearer realm="api"')
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_writing_methods_are_not_allowed(auth_client, method):
+    response = getattr(auth_client, method)(URL)
+
+    assert (response.status_code, response["Allow"], response.json()) == (
+        405,
+        "GET, HEAD, OPTIONS",
+        {"detail": f'Method "{method.upper()}" not allowed.'},
+    )
