@@ -123,6 +123,7 @@ DATABASES = {
         conn_health_checks=True,
     ),
 }
+DATABASE_ROUTERS = ["jobs.routers.DatasetRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # AUTHENTICATION

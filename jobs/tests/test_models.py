@@ -2,7 +2,7 @@ import datetime
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import connection, router
 
 from jobs.models import Dataset, ReadOnlyTableError
 
@@ -252,9 +252,12 @@ def test_dataset_reads_well_in_the_shell(make_dataset):
         lambda dataset: Dataset.objects.bulk_update([dataset], ["status"]),
         lambda dataset: Dataset.objects.get_or_create(id=uuid.uuid4()),
         lambda dataset: Dataset.objects.update_or_create(id=dataset.pk, defaults={"status": "error"}),
+        # Past the model's guards, the database router still refuses.
+        lambda dataset: Dataset._base_manager.filter(pk=dataset.pk).update(status="error"),
+        lambda dataset: Dataset._base_manager.bulk_create([Dataset(id=uuid.uuid4())]),
     ],
     ids=["save", "delete", "update", "filtered-delete", "delete-all", "create", "bulk_create", "bulk_update",
-         "get_or_create", "update_or_create"],
+         "get_or_create", "update_or_create", "router-update", "router-insert"],
 )
 def test_every_write_to_datasets_is_refused(make_dataset, write):
     dataset = make_dataset(status="new", name="unchanged")
@@ -263,3 +266,7 @@ def test_every_write_to_datasets_is_refused(make_dataset, write):
         write(dataset)
 
     assert Dataset.objects.filter(pk=dataset.pk).values_list("status", "name").get() == ("new", "unchanged")
+
+
+def test_migrations_never_touch_the_datasets_table():
+    assert router.allow_migrate_model("default", Dataset) is False
