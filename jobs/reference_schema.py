@@ -79,3 +79,11 @@ def create_datasets_table(using="default"):
     with connection.cursor() as cursor:
         for statement in DDL[connection.vendor]:
             cursor.execute(statement)
+
+
+def datasets_table_problems(using="default"):
+    """Return what keeps the service from reading `datasets` in the database `using` (empty when nothing does)."""
+    if not datasets_table_exists(using):
+        return [f"The {TABLE} table does not exist."]
+    missing = [column for column in REFERENCE_COLUMNS if column not in datasets_table_columns(using)]
+    return [f"The {TABLE} table has no column {column!r}." for column in missing]

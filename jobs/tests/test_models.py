@@ -5,6 +5,7 @@ import pytest
 from django.db import connection, router
 
 from jobs.models import Dataset, ReadOnlyTableError
+from jobs.reference_schema import datasets_table_problems
 
 from .conftest import NOW, ago
 
@@ -270,3 +271,25 @@ def test_every_write_to_datasets_is_refused(make_dataset, write):
 
 def test_migrations_never_touch_the_datasets_table():
     assert router.allow_migrate_model("default", Dataset) is False
+
+
+def test_reference_table_has_no_problems():
+    assert datasets_table_problems() == []
+
+
+def test_missing_columns_are_named_as_problems():
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE datasets DROP COLUMN error_message")
+        cursor.execute("ALTER TABLE datasets DROP COLUMN file_size")
+
+    assert datasets_table_problems() == [
+        "The datasets table has no column 'file_size'.",
+        "The datasets table has no column 'error_message'.",
+    ]
+
+
+def test_missing_table_is_named_as_a_problem():
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE datasets")
+
+    assert datasets_table_problems() == ["The datasets table does not exist."]
