@@ -174,10 +174,9 @@ SIMPLE_JWT = {
 
 if os.environ.get("JOBS_STATUS_MAP"):
     JOBS_STATUS_MAP = json.loads(os.environ["JOBS_STATUS_MAP"])
-if os.environ.get("JOBS_RETENTION"):
-    JOBS_RETENTION = env_duration("JOBS_RETENTION", None)
-if os.environ.get("JOBS_STALL_AFTER"):
-    JOBS_STALL_AFTER = env_duration("JOBS_STALL_AFTER", None)
+for _name in ("JOBS_RETENTION", "JOBS_STALL_AFTER", "JOBS_POLL_INTERVAL", "JOBS_IDLE_POLL_INTERVAL"):
+    if os.environ.get(_name):
+        globals()[_name] = env_duration(_name, None)
 if os.environ.get("JOBS_MAX_RESULTS"):
     JOBS_MAX_RESULTS = env_int("JOBS_MAX_RESULTS", None)
 

@@ -12,6 +12,9 @@ DEFAULTS = {
     "JOBS_STALL_AFTER": timedelta(hours=1),
     # The most items one answer holds.
     "JOBS_MAX_RESULTS": 100,
+    # The poll interval the list suggests while the caller has running jobs, and while they have none.
+    "JOBS_POLL_INTERVAL": timedelta(seconds=10),
+    "JOBS_IDLE_POLL_INTERVAL": timedelta(seconds=30),
 }
 
 
@@ -38,3 +41,8 @@ def stall_after():
 def max_results():
     """Return the most items one answer holds."""
     return get_setting("JOBS_MAX_RESULTS")
+
+
+def poll_interval(*, running):
+    """Return the poll interval to suggest to a caller with (`running=True`) or without running jobs."""
+    return get_setting("JOBS_POLL_INTERVAL" if running else "JOBS_IDLE_POLL_INTERVAL")

@@ -2,7 +2,7 @@
 import datetime
 
 from django.db import models
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Count, F, Q, Sum, Value, When, Window
 from django.utils import timezone
 
 from . import conf
@@ -28,6 +28,8 @@ class JobType(models.TextChoices):
 # Uploads are synchronous, so no worker reports progress: a fixed value per job status.
 FIXED_PROGRESS = {JobStatus.RUNNING: 50, JobStatus.COMPLETED: 100, JobStatus.FAILED: 0}
 GENERIC_ERROR = "Import failed."
+# The columns the job fields and rules are made of; `file_type` and `created_by` are not shown.
+JOB_COLUMNS = ("id", "name", "original_filename", "file_size", "status", "error_message", "created_at", "updated_at")
 ERROR_MAX_LENGTH = 500
 
 
@@ -112,6 +114,17 @@ class DatasetQuerySet(models.QuerySet):
             F("created_at").desc(),
             "pk",
         )
+
+    def with_list_totals(self):
+        """Annotate every row with `listed_total` and `running_total`: the counts before the bound cuts the list."""
+        return self.annotate(
+            listed_total=Window(Count("pk")),
+            running_total=Window(Sum(Case(When(job_status=JobStatus.RUNNING, then=1), default=0))),
+        )
+
+    def only_job_columns(self):
+        """Read only the columns a job's fields are made of."""
+        return self.only(*JOB_COLUMNS)
 
     def bounded(self):
         """Cut the list to `JOBS_MAX_RESULTS` items; call it last, on an ordered queryset."""

@@ -1,8 +1,10 @@
 """The API of the jobs service."""
 from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
 
 from .filters import JobFilter
 from .models import Dataset
+from .polling import conditional_response, poll_hints
 from .serializers import JobSerializer
 
 
@@ -14,9 +16,19 @@ class ActiveJobListView(ListAPIView):
     pagination_class = None
 
     def get_queryset(self):
-        """Return the signed-in user's jobs in job order."""
-        return Dataset.objects.jobs_for(self.request.user)
+        """Return the signed-in user's jobs in job order, reading only the columns they need."""
+        return Dataset.objects.jobs_for(self.request.user).only_job_columns()
 
     def filter_queryset(self, queryset):
-        """Apply the query parameters, then the bound: a slice has to come last."""
-        return super().filter_queryset(queryset).bounded()
+        """Apply the query parameters, count what is left, then apply the bound: a slice has to come last."""
+        return super().filter_queryset(queryset).with_list_totals().bounded()
+
+    def list(self, request, *args, **kwargs):
+        """Answer the jobs as a bare array, with the poller's hint headers."""
+        jobs = list(self.filter_queryset(self.get_queryset()))
+        return Response(self.get_serializer(jobs, many=True).data, headers=poll_hints(jobs))
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """Tag the answer with an ETag and answer 304 to a caller that already has it."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        return conditional_response(request, response)

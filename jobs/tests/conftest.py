@@ -50,6 +50,16 @@ def make_dataset(db):
 
 
 @pytest.fixture
+def change_dataset(db):
+    """Change a row of `datasets` as the imports service would (the service itself never does)."""
+
+    def change(dataset, **fields):
+        Dataset._base_manager.using(router.db_for_read(Dataset)).filter(pk=dataset.pk).update(**fields)
+
+    return change
+
+
+@pytest.fixture
 def api_client():
     return APIClient()
 
