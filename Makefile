@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint
+.PHONY: run test lint serve bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,20 @@ run: $(VENV)/.runtime
 test: export DJANGO_SECRET_KEY ?= insecure-key-for-the-test-suite-only-0123456789
 test: export DJANGO_SECURE_SSL_REDIRECT ?= 0
 test: $(VENV)/.dev
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/flake8
 	$(BIN)/isort --check-only --diff .
+
+# Production server: gunicorn, DEBUG off, persistent connections (settings in databiz/gunicorn.py).
+serve: $(VENV)/.runtime
+	@test -n "$$DJANGO_SECRET_KEY" || { echo "make serve runs in production mode: set DJANGO_SECRET_KEY."; exit 1; }
+	$(BIN)/python manage.py migrate --noinput
+	DJANGO_DEBUG=0 $(BIN)/gunicorn -c python:databiz.gunicorn databiz.wsgi
+
+# The polling benchmark (PostgreSQL and wrk required; see docs/performance.md).
+bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/databiz_bench
+bench: $(VENV)/.runtime
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }
+	$(BIN)/python bench/run.py

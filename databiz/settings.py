@@ -123,6 +123,13 @@ DATABASES = {
         conn_health_checks=True,
     ),
 }
+# With a read replica, the jobs reads go there; everything else (auth, sessions, admin) stays on the primary.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
 DATABASE_ROUTERS = ["jobs.routers.DatasetRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

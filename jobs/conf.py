@@ -43,6 +43,11 @@ def max_results():
     return get_setting("JOBS_MAX_RESULTS")
 
 
+def rules_key():
+    """Return every setting the job rules' SQL depends on, as a hashable key for compiled queries."""
+    return (tuple(sorted(status_map().items())), stall_after(), retention(), max_results())
+
+
 def poll_interval(*, running):
     """Return the poll interval to suggest to a caller with (`running=True`) or without running jobs."""
     return get_setting("JOBS_POLL_INTERVAL" if running else "JOBS_IDLE_POLL_INTERVAL")

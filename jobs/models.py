@@ -6,6 +6,7 @@ from django.db.models import Case, Count, F, Q, Sum, Value, When, Window
 from django.utils import timezone
 
 from . import conf
+from .compiled import PLACEHOLDER_NOW, PlaceholderUser, compiled
 
 
 class JobStatus(models.TextChoices):
@@ -165,6 +166,21 @@ class DatasetManager(models.Manager.from_queryset(DatasetQuerySet)):
 
     def get_queryset(self):
         return super().get_queryset().with_job_fields()
+
+    def jobs_page_for(self, user, *, job_statuses=(), job_types=(), now=None):
+        """Return the endpoint's answer: `user`'s jobs of the given statuses and types, bounded, with list totals."""
+        key = (self.db, tuple(sorted(set(job_statuses))), tuple(sorted(set(job_types))), conf.rules_key())
+        return compiled(jobs_page_queryset, *key).run(user.pk, now or timezone.now())
+
+
+def jobs_page_queryset(using, job_statuses, job_types, rules_key):
+    """Return the QuerySet of the endpoint's answer for a placeholder user and moment, to be compiled once."""
+    queryset = Dataset.objects.using(using).jobs_for(PlaceholderUser, now=PLACEHOLDER_NOW)
+    if job_statuses:
+        queryset = queryset.with_job_status(*job_statuses)
+    if job_types:
+        queryset = queryset.with_job_type(*job_types)
+    return queryset.only_job_columns().with_list_totals().bounded()
 
 
 class Dataset(models.Model):

@@ -1,4 +1,5 @@
 """The API of the jobs service."""
+from django_filters.utils import translate_validation
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 
@@ -16,16 +17,20 @@ class ActiveJobListView(ListAPIView):
     pagination_class = None
 
     def get_queryset(self):
-        """Return the signed-in user's jobs in job order, reading only the columns they need."""
-        return Dataset.objects.jobs_for(self.request.user).only_job_columns()
-
-    def filter_queryset(self, queryset):
-        """Apply the query parameters, count what is left, then apply the bound: a slice has to come last."""
-        return super().filter_queryset(queryset).with_list_totals().bounded()
+        """Return the signed-in user's jobs in job order (what the list holds before filters and bound)."""
+        return Dataset.objects.jobs_for(self.request.user)
 
     def list(self, request, *args, **kwargs):
         """Answer the jobs as a bare array, with the poller's hint headers."""
-        jobs = list(self.filter_queryset(self.get_queryset()))
+        # The filter set validates the parameters; the compiled page applies them (see jobs/compiled.py).
+        filters = self.filterset_class(request.query_params, queryset=Dataset._base_manager.none())
+        if not filters.is_valid():
+            raise translate_validation(filters.errors)
+        jobs = Dataset.objects.jobs_page_for(
+            request.user,
+            job_statuses=filters.form.cleaned_data["status"],
+            job_types=filters.form.cleaned_data["type"],
+        )
         return Response(self.get_serializer(jobs, many=True).data, headers=poll_hints(jobs))
 
     def finalize_response(self, request, response, *args, **kwargs):

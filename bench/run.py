@@ -1,0 +1,356 @@
+"""`make bench`: a realistic data set on PostgreSQL, the production server, and wrk polling it as many users.
+
+Prints one line per scenario (`scenario=... rps=... p50_ms=... p99_ms=... errors=...`), the queries per request
+and the server's peak memory, and writes them to bench-results/. Settings (environment): DATABASE_URL (PostgreSQL,
+required), BENCH_USERS (10000), BENCH_DATASETS_PER_USER (100), BENCH_DURATION (15 s), BENCH_RUNS (3),
+BENCH_CONNECTIONS ("16,64"), BENCH_SOAK (0: seconds of an extra memory soak run at 64 connections), BENCH_PORT (8090),
+BENCH_REGENERATE (1: rebuild the data set; 0 reuses it if it is there), GUNICORN_* (server settings).
+"""
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+MARKER_TABLE = "datasets_bench_marker"
+SECRET_KEY = "benchmark-only-secret-key-0123456789abcdef0123456789"
+TOKEN_SAMPLE = 2000
+ERROR_MESSAGES = ["Column 'amount' is not a number.", "File is not valid UTF-8.", "Sheet 'Orders' is empty."]
+OLD_STATUSES = ["active"] * 4 + ["archived"] * 3 + ["inactive"] * 2 + ["error"]
+
+
+def say(message):
+    """Print a progress message to stderr, keeping stdout for the result lines."""
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def database_url():
+    """Return DATABASE_URL, or stop with a clear message when it is not PostgreSQL."""
+    url = os.environ.get("DATABASE_URL", "")
+    if urlsplit(url).scheme not in ("postgres", "postgresql"):
+        sys.exit(f"make bench needs PostgreSQL: set DATABASE_URL=postgres://... (it is {url or 'unset'}).")
+    return url
+
+
+def server_env(url):
+    """Return the environment of the production server and of the Django calls of this script."""
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": SECRET_KEY,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "JWT_ACCESS_TOKEN_LIFETIME": "86400",
+    }
+
+
+def ensure_database(url):
+    """Create the benchmark database when it does not exist."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            say(f"creating database {name}")
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def prepare_schema(url, env):
+    """Migrate, and create the datasets table (marked as the benchmark's own) when there is none."""
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = {row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        if "datasets" in tables and MARKER_TABLE not in tables:
+            sys.exit("This database has a datasets table the benchmark did not create: refusing to touch it.")
+        if "datasets" not in tables:
+            subprocess.run(
+                [PYTHON, "-c", "import django; django.setup(); "
+                 "from jobs.reference_schema import create_datasets_table; create_datasets_table()"],
+                cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "databiz.settings"}, check=True,
+            )
+            conn.execute(f"CREATE TABLE {MARKER_TABLE} (note text)")
+
+
+def user_rows(count):
+    """Yield the benchmark users as accounts_user rows."""
+    joined = datetime.now(UTC) - timedelta(days=400)
+    for i in range(count):
+        yield (uuid.uuid4(), "!unusable", None, False, f"bench-{i:05d}", "", "", "", False, True, joined)
+
+
+def dataset_rows(user_ids, per_user, now):
+    """Yield the datasets of every user: mostly old history, a few recent ones in every job state."""
+    rnd = random.Random(42)
+    minute = timedelta(minutes=1)
+    for index, owner in enumerate(user_ids):
+        recent = [("new", rnd.uniform(0.2, 9))] * (2 if index % 3 == 0 else 1)
+        recent += [("inactive", rnd.uniform(1, 55)), ("error", rnd.uniform(1, 55))]
+        if index % 5 == 0:
+            recent.append(("new", rnd.uniform(61, 115)))  # stalled, still listed
+        for status, minutes_ago in recent:
+            updated = now - minutes_ago * minute
+            yield row(rnd, owner, status, updated - rnd.uniform(0.1, 3) * minute, updated)
+        for _ in range(per_user - len(recent)):
+            created = now - timedelta(days=rnd.uniform(0.1, 365))
+            yield row(rnd, owner, rnd.choice(OLD_STATUSES), created, created + rnd.uniform(0.1, 30) * minute)
+
+
+def row(rnd, owner, status, created, updated):
+    """Return one datasets row."""
+    file_type = rnd.choice(("csv", "xlsx", "json", "parquet"))
+    error = rnd.choice(ERROR_MESSAGES) if status == "error" else None
+    size = rnd.randint(1_000, 500_000_000)
+    name = f"upload-{rnd.randint(1, 10**9)}"
+    return (uuid.uuid4(), name, f"{name}.{file_type}", file_type, size, status, error, owner, created, updated)
+
+
+def generate(url, users, per_user):
+    """Replace the benchmark's users and datasets with a fresh data set, loaded with COPY."""
+    started = time.monotonic()
+    now = datetime.now(UTC)
+    with psycopg.connect(url) as conn:
+        conn.execute("DELETE FROM accounts_user WHERE username LIKE 'bench-%'")
+        conn.execute("TRUNCATE datasets")
+        conn.execute("DROP INDEX IF EXISTS datasets_created_by_updated_at_idx")
+        user_ids = []
+        with conn.cursor().copy(
+            "COPY accounts_user (id, password, last_login, is_superuser, username, first_name, last_name, email,"
+            " is_staff, is_active, date_joined) FROM STDIN"
+        ) as copy:
+            for user in user_rows(users):
+                user_ids.append(user[0])
+                copy.write_row(user)
+        with conn.cursor().copy(
+            "COPY datasets (id, name, original_filename, file_type, file_size, status, error_message, created_by,"
+            " created_at, updated_at) FROM STDIN"
+        ) as copy:
+            for dataset in dataset_rows(user_ids, per_user, now):
+                copy.write_row(dataset)
+        conn.execute("CREATE INDEX datasets_created_by_updated_at_idx ON datasets (created_by, updated_at DESC)")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE datasets")
+        conn.execute("VACUUM ANALYZE accounts_user")
+        count = conn.execute("SELECT count(*) FROM datasets").fetchone()[0]
+    say(f"generated {users} users and {count} datasets in {time.monotonic() - started:.1f} s")
+
+
+def django_probe(env, code):
+    """Run `code` with Django set up against the benchmark database and return its stdout."""
+    result = subprocess.run(
+        [PYTHON, "-c", "import django; django.setup()\n" + code],
+        cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "databiz.settings"}, check=True, capture_output=True,
+        text=True,
+    )
+    return result.stdout
+
+
+TOKENS_CODE = """
+from django.contrib.auth import get_user_model
+from rest_framework_simplejwt.tokens import AccessToken
+for user in get_user_model().objects.filter(username__startswith="bench-").order_by("?")[:{n}]:
+    print(AccessToken.for_user(user))
+"""
+
+QUERIES_CODE = """
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+tokens = open({path!r}).read().split()[:{n}]
+client = Client()
+counts = []
+for token in tokens:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/api/v2/jobs/active", HTTP_AUTHORIZATION="Bearer " + token, secure=True,
+                              HTTP_HOST="127.0.0.1")
+    assert response.status_code == 200, response.status_code
+    counts.append(len(ctx.captured_queries))
+print(sum(counts) / len(counts))
+datasets_sql = [q["sql"] for q in ctx.captured_queries if "datasets" in q["sql"]][-1]
+print(datasets_sql)
+"""
+
+
+def explain(url, sql):
+    """Return PostgreSQL's EXPLAIN ANALYZE of the endpoint's datasets query."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql).fetchall()
+    return "\n".join(r[0] for r in rows)
+
+
+def start_server(env, port):
+    """Start gunicorn as `make serve` does, and wait until it answers."""
+    log = open(ROOT / "bench-results" / "server.log", "w")
+    server = subprocess.Popen(
+        [str(Path(PYTHON).parent / "gunicorn"), "-c", "python:databiz.gunicorn", "databiz.wsgi"],
+        cwd=ROOT, env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, stdout=log, stderr=subprocess.STDOUT,
+    )
+    probe = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v2/jobs/active", headers={"X-Forwarded-Proto": "https"}
+    )
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(probe, timeout=1)
+        except urllib.error.HTTPError:  # the 401 of a request without a token: the server answers
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    sys.exit("the server did not start: see bench-results/server.log")
+
+
+def fetch_etags(tokens, port):
+    """Return each token's current ETag, as a poller that has seen the list once holds it."""
+    etags = []
+    for token in tokens:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v2/jobs/active",
+            headers={"Authorization": f"Bearer {token}", "X-Forwarded-Proto": "https"},
+        )
+        with urllib.request.urlopen(request) as response:
+            etags.append(response.headers["ETag"])
+    return etags
+
+
+def worker_pids(server):
+    """Return the pids of the gunicorn master and its workers."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    return [server.pid] + [int(pid) for pid in children]
+
+
+def rss_mb(pid):
+    """Return the resident memory of a process in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def to_ms(value):
+    """Turn a wrk duration ("812.00us", "3.21ms", "1.02s") into milliseconds."""
+    number, unit = re.match(r"([\d.]+)(us|ms|s|m)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+
+
+def run_wrk(port, connections, duration, conditional, tokens_path):
+    """Run wrk once and return rps, p50, p99 and errors."""
+    result = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(ROOT / "bench" / "poll.lua"),
+         f"http://127.0.0.1:{port}"],
+        env={**os.environ, "BENCH_TOKENS": str(tokens_path), "BENCH_CONDITIONAL": "1" if conditional else "0"},
+        capture_output=True, text=True, check=True,
+    )
+    out = result.stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
+    p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    non_ok = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors += int(non_ok.group(1)) if non_ok else 0
+    return rps, p50, p99, errors
+
+
+def scenario_lines(port, tokens_path, server, duration, runs, connection_counts):
+    """Run every scenario `runs` times and return one line each, with medians, and the peak memory."""
+    lines, peak = [], 0.0
+    for conditional in (False, True):
+        for connections in connection_counts:
+            name = f"{'304' if conditional else '200'}_c{connections}"
+            run_wrk(port, connections, 3, conditional, tokens_path)  # warm-up
+            results = []
+            for _ in range(runs):
+                results.append(run_wrk(port, connections, duration, conditional, tokens_path))
+                peak = max(peak, sum(rss_mb(pid) for pid in worker_pids(server)))
+            rps, p50, p99, errors = (statistics.median(col) for col in zip(*results))
+            line = (f"scenario={name} rps={rps:.0f} p50_ms={p50:.1f} p99_ms={p99:.1f} errors={errors:.0f} "
+                    f"runs={runs} rps_all={'/'.join(f'{r[0]:.0f}' for r in results)}")
+            print(line, flush=True)
+            lines.append(line)
+    return lines, peak
+
+
+def soak(port, tokens_path, server, seconds):
+    """Poll at 64 connections for `seconds`, sampling each worker's memory; return a summary line."""
+    pids = worker_pids(server)[1:]
+    first = {pid: rss_mb(pid) for pid in pids}
+    started, samples = time.monotonic(), []
+    wrk = subprocess.Popen(
+        ["wrk", "-t2", "-c64", f"-d{seconds}s", "-s", str(ROOT / "bench" / "poll.lua"), f"http://127.0.0.1:{port}"],
+        env={**os.environ, "BENCH_TOKENS": str(tokens_path)}, stdout=subprocess.DEVNULL,
+    )
+    while wrk.poll() is None:
+        time.sleep(5)
+        samples.append((round(time.monotonic() - started), [round(rss_mb(pid), 1) for pid in pids]))
+    last = {pid: rss_mb(pid) for pid in pids}
+    growth = max(last[pid] - first[pid] for pid in pids)
+    say("soak samples (s, MiB per worker): " + "; ".join(f"{t}:{m}" for t, m in samples[:: max(1, len(samples) // 10)]))
+    return (f"soak seconds={seconds} workers={len(pids)} rss_start_mb={'/'.join(f'{first[p]:.1f}' for p in pids)} "
+            f"rss_end_mb={'/'.join(f'{last[p]:.1f}' for p in pids)} max_growth_mb={growth:.1f}")
+
+
+def main():
+    url = database_url()
+    if not shutil.which("wrk"):
+        sys.exit("make bench needs wrk (Debian: apt-get install wrk).")
+    env = server_env(url)
+    out_dir = ROOT / "bench-results"
+    out_dir.mkdir(exist_ok=True)
+    users = int(os.environ.get("BENCH_USERS", 10_000))
+    per_user = int(os.environ.get("BENCH_DATASETS_PER_USER", 100))
+    duration = int(os.environ.get("BENCH_DURATION", 15))
+    runs = int(os.environ.get("BENCH_RUNS", 3))
+    connection_counts = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "16,64").split(",")]
+    port = int(os.environ.get("BENCH_PORT", 8090))
+
+    ensure_database(url)
+    prepare_schema(url, env)
+    if os.environ.get("BENCH_REGENERATE", "1") == "1":
+        generate(url, users, per_user)
+    tokens_path = out_dir / "tokens.txt"
+    tokens = django_probe(env, TOKENS_CODE.format(n=TOKEN_SAMPLE)).split()
+    tokens_path.write_text("\n".join(tokens))
+    queries = django_probe(env, QUERIES_CODE.format(path=str(tokens_path), n=200)).split("\n", 1)
+    queries_per_request, datasets_sql = float(queries[0]), queries[1].strip()
+
+    server = start_server(env, port)
+    try:
+        etags = fetch_etags(tokens, port)
+        tokens_path.write_text("\n".join(f"{t} {e}" for t, e in zip(tokens, etags)) + "\n")
+        lines, peak = scenario_lines(port, tokens_path, server, duration, runs, connection_counts)
+        lines.append(f"queries_per_request={queries_per_request:.2f}")
+        lines.append(f"server_peak_rss_mb={peak:.1f} processes={len(worker_pids(server))}")
+        if int(os.environ.get("BENCH_SOAK", 0)):
+            lines.append(soak(port, tokens_path, server, int(os.environ["BENCH_SOAK"])))
+        for line in lines[-3:]:
+            if not line.startswith("scenario="):
+                print(line, flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    machine = f"machine cores={os.cpu_count()} mem_gib={memory_gib:.0f} python={platform.python_version()}"
+    server_conf = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("GUNICORN_"))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    # Django's psycopg backend records the query with its parameters inlined: runnable as it is.
+    plan = explain(url, datasets_sql)
+    report = "\n".join([f"# {stamp} {machine} {server_conf}", *lines, "", "EXPLAIN ANALYZE:", plan, ""])
+    (out_dir / f"{stamp}.txt").write_text(report)
+    print(machine)
+    print(f"results: bench-results/{stamp}.txt")
+
+
+if __name__ == "__main__":
+    main()
