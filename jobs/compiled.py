@@ -15,7 +15,10 @@ from django.db import connections
 PLACEHOLDER_USER_ID = uuid.UUID("00000000-0000-4000-8000-0000000d1ab5")
 # Far from any real moment, so a parameter this old can only be derived from it.
 PLACEHOLDER_NOW = datetime.datetime(1900, 1, 1, tzinfo=datetime.UTC)
-_PLACEHOLDER_ERA = (datetime.datetime(1800, 1, 1, tzinfo=datetime.UTC), datetime.datetime(1950, 1, 1, tzinfo=datetime.UTC))
+_PLACEHOLDER_ERA = (
+    datetime.datetime(1800, 1, 1, tzinfo=datetime.UTC),
+    datetime.datetime(1950, 1, 1, tzinfo=datetime.UTC),
+)
 
 
 class PlaceholderUser:
