@@ -1,6 +1,5 @@
 """Test set-up shared by every app: the unmanaged `datasets` table, which migrations never create."""
 import pytest
-
 from django.db import router
 
 from jobs.models import Dataset
