@@ -123,6 +123,15 @@ DATABASES = {
         conn_health_checks=True,
     ),
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Server-side binding lets PostgreSQL prepare the endpoint's statement once per connection instead of
+    # parsing and planning it on every poll (docs/performance.md). Turn both off behind PgBouncer in
+    # transaction mode, which cannot keep prepared statements.
+    DATABASES["default"]["OPTIONS"] = {
+        "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True),
+        "prepare_threshold": env_int("DATABASE_PREPARE_THRESHOLD", 5) or None,
+    }
+
 # With a read replica, the jobs reads go there; everything else (auth, sessions, admin) stays on the primary.
 if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(

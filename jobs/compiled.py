@@ -8,11 +8,13 @@ methods on `DatasetQuerySet`: the rules are not written a second time.
 """
 import datetime
 import functools
+import re
 import uuid
 
-from django.db import connections
+from django.db import connections, models
 
 PLACEHOLDER_USER_ID = uuid.UUID("00000000-0000-4000-8000-0000000d1ab5")
+_UUID = models.UUIDField()
 # Far from any real moment, so a parameter this old can only be derived from it.
 PLACEHOLDER_NOW = datetime.datetime(1900, 1, 1, tzinfo=datetime.UTC)
 _PLACEHOLDER_ERA = (
@@ -41,6 +43,26 @@ def _as_moment(param):
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
+def _inline_constants(sql, slots, connection):
+    """Write the constant parameters into the SQL as literals, leaving only the user and the moments as parameters.
+
+    Fewer parameters keep psycopg's cache of converted statements in play (it skips statements with more than 50)
+    and let PostgreSQL prepare the statement once per connection.
+    """
+    pieces, remaining, slot_iter = [], [], iter(slots)
+    for token in re.split(r"(%%|%s)", sql):
+        if token != "%s":
+            pieces.append(token)
+            continue
+        kind, value = next(slot_iter)
+        if kind == "constant":
+            pieces.append(connection.ops.compose_sql("%s", [value]).replace("%", "%%"))
+        else:
+            pieces.append(token)
+            remaining.append((kind, value))
+    return "".join(pieces), remaining
+
+
 class CompiledQuerySet:
     """The SQL of a QuerySet built for `PlaceholderUser` at `PLACEHOLDER_NOW`, run for any user and moment."""
 
@@ -49,9 +71,7 @@ class CompiledQuerySet:
         compiler = queryset.query.get_compiler(using=self.using)
         self.sql, params = compiler.as_sql()
         connection = connections[self.using]
-        placeholder_user = queryset.model._meta.get_field("created_by").get_db_prep_value(
-            PLACEHOLDER_USER_ID, connection
-        )
+        placeholder_user = _UUID.get_db_prep_value(PLACEHOLDER_USER_ID, connection)
         self.slots = []
         for param in params:
             moment = _as_moment(param)
@@ -61,6 +81,8 @@ class CompiledQuerySet:
                 self.slots.append(("moment", PLACEHOLDER_NOW - moment))
             else:
                 self.slots.append(("constant", param))
+        if connection.vendor == "postgresql":
+            self.sql, self.slots = _inline_constants(self.sql, self.slots, connection)
         self.compiler = compiler
         select = compiler.select
         select_fields = compiler.klass_info["select_fields"]
@@ -72,7 +94,7 @@ class CompiledQuerySet:
 
     def params(self, user_id, now, connection):
         """Return the parameters of the SQL for a real user and moment."""
-        user = self.model._meta.get_field("created_by").get_db_prep_value(user_id, connection)
+        user = _UUID.get_db_prep_value(user_id, connection)
         values = []
         for kind, value in self.slots:
             if kind == "user":
@@ -83,7 +105,7 @@ class CompiledQuerySet:
                 values.append(value)
         return values
 
-    def run(self, user_id, now):
+    def run(self, user_id, now=None):
         """Run the SQL for `user_id` at `now` and return model instances carrying the annotations."""
         connection = connections[self.using]
         with connection.cursor() as cursor:
