@@ -254,6 +254,8 @@ def run_wrk(port, connections, duration, conditional, tokens_path):
         capture_output=True, text=True, check=True,
     )
     out = result.stdout
+    if "Latency Distribution" not in out:
+        sys.exit(f"wrk gave no latency figures:\n{out}\n{result.stderr}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
     p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))

@@ -1,5 +1,4 @@
 """The API of the jobs service."""
-from django_filters.utils import translate_validation
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 
@@ -23,14 +22,8 @@ class ActiveJobListView(ListAPIView):
     def list(self, request, *args, **kwargs):
         """Answer the jobs as a bare array, with the poller's hint headers."""
         # The filter set validates the parameters; the compiled page applies them (see jobs/compiled.py).
-        filters = self.filterset_class(request.query_params, queryset=Dataset._base_manager.none())
-        if not filters.is_valid():
-            raise translate_validation(filters.errors)
-        jobs = Dataset.objects.jobs_page_for(
-            request.user,
-            job_statuses=filters.form.cleaned_data["status"],
-            job_types=filters.form.cleaned_data["type"],
-        )
+        params = self.filterset_class.cleaned_params(request.query_params)
+        jobs = Dataset.objects.jobs_page_for(request.user, job_statuses=params["status"], job_types=params["type"])
         return Response(self.get_serializer(jobs, many=True).data, headers=poll_hints(jobs))
 
     def finalize_response(self, request, response, *args, **kwargs):
