@@ -52,5 +52,6 @@ serve: $(VENV)/.runtime
 # The polling benchmark (PostgreSQL and wrk required; see docs/performance.md).
 bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/databiz_bench
 bench: $(VENV)/.runtime
-	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk >/dev/null; } || \
+	  { echo "make bench needs wrk (Debian package wrk): apt-get install wrk"; exit 1; }
 	$(BIN)/python bench/run.py

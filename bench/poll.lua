@@ -30,3 +30,33 @@ function request()
   end
   return wrk.format("GET", path, headers)
 end
+
+-- Count the answers by status, so a 304 run can say how many polls really were "not modified".
+local threads = {}
+ok200, ok304, other = 0, 0, 0  -- globals: done() reads them with thread:get
+
+local original_setup = setup
+function setup(thread)
+  original_setup(thread)
+  table.insert(threads, thread)
+end
+
+function response(status, headers, body)
+  if status == 200 then
+    ok200 = ok200 + 1
+  elseif status == 304 then
+    ok304 = ok304 + 1
+  else
+    other = other + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local a, b, c = 0, 0, 0
+  for _, thread in ipairs(threads) do
+    a = a + thread:get("ok200")
+    b = b + thread:get("ok304")
+    c = c + thread:get("other")
+  end
+  io.write(string.format("statuses: 200=%d 304=%d other=%d\n", a, b, c))
+end

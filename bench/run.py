@@ -260,9 +260,9 @@ def run_wrk(port, connections, duration, conditional, tokens_path):
     p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
     p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    non_ok = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors += int(non_ok.group(1)) if non_ok else 0
-    return rps, p50, p99, errors
+    ok200, ok304, other = (int(n) for n in re.search(r"statuses: 200=(\d+) 304=(\d+) other=(\d+)", out).groups())
+    errors += other
+    return rps, p50, p99, errors, 100 * ok304 / max(1, ok200 + ok304 + other)
 
 
 def scenario_lines(port, tokens_path, server, duration, runs, connection_counts):
@@ -276,9 +276,9 @@ def scenario_lines(port, tokens_path, server, duration, runs, connection_counts)
             for _ in range(runs):
                 results.append(run_wrk(port, connections, duration, conditional, tokens_path))
                 peak = max(peak, sum(rss_mb(pid) for pid in worker_pids(server)))
-            rps, p50, p99, errors = (statistics.median(col) for col in zip(*results))
+            rps, p50, p99, errors, not_modified = (statistics.median(col) for col in zip(*results))
             line = (f"scenario={name} rps={rps:.0f} p50_ms={p50:.1f} p99_ms={p99:.1f} errors={errors:.0f} "
-                    f"runs={runs} rps_all={'/'.join(f'{r[0]:.0f}' for r in results)}")
+                    f"not_modified_pct={not_modified:.0f} runs={runs} rps_all={'/'.join(f'{r[0]:.0f}' for r in results)}")
             print(line, flush=True)
             lines.append(line)
     return lines, peak
