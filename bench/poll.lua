@@ -6,7 +6,7 @@ local conditional = os.getenv("BENCH_CONDITIONAL") == "1"
 local path = os.getenv("BENCH_PATH") or "/api/v2/jobs/active"
 
 for line in io.lines(os.getenv("BENCH_TOKENS")) do
-  local token, etag = line:match("^(%S+)%s+(%S+)$")
+  local token, etag = line:match("^(%S+)%s*(%S*)$")
   tokens[#tokens + 1] = token
   etags[#etags + 1] = etag
 end
