@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "databiz.accounts",
     "jobs",
 ]
@@ -161,6 +163,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
 SIMPLE_JWT = {
@@ -168,6 +171,22 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": env_duration("JWT_REFRESH_TOKEN_LIFETIME", timedelta(days=1)),
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": False,
+}
+
+# OPENAPI (schema at /api/v2/schema, Swagger UI at /api/v2/docs, assets served from this service)
+
+OPENAPI_STAFF_ONLY = env_bool("OPENAPI_STAFF_ONLY", False)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "DataBiz jobs API",
+    "DESCRIPTION": "Background jobs derived from the imports service's datasets, for the frontend's polling hook.",
+    "VERSION": "2",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["jobs.schema.OpenApiAccess"],
+    "PREPROCESSING_HOOKS": ["jobs.schema.without_trailing_slash_aliases"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "jobs.models.JobStatus", "JobTypeEnum": "jobs.models.JobType"},
 }
 
 # JOBS (defaults live in jobs/conf.py; only values given in the environment are set here)

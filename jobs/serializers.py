@@ -1,9 +1,12 @@
 """The JSON shape of a background job, as the frontend's `BackgroundJob` interface reads it."""
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from .models import JobStatus, JobType
 
 
+# Named after the frontend's TypeScript interface in the OpenAPI description.
+@extend_schema_serializer(component_name="BackgroundJob")
 class JobSerializer(serializers.Serializer):
     """A dataset as a background job: read-only, every field a model attribute."""
 
