@@ -89,6 +89,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so they see every answer, redirects and errors included.
+    "jobs.middleware.RequestMetricsMiddleware",
+    "jobs.middleware.ApiRequestLogMiddleware",
+    "jobs.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -189,6 +193,13 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "jobs.models.JobStatus", "JobTypeEnum": "jobs.models.JobType"},
 }
 
+# METRICS (/metrics: Prometheus; set PROMETHEUS_MULTIPROC_DIR for a multi-process server, see README)
+
+# Direct peers (addresses or networks) that may read /metrics without a token.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+# A scraper holding this token (`Authorization: Bearer <token>`) may read /metrics from anywhere; empty: none.
+METRICS_BEARER_TOKEN = os.environ.get("METRICS_BEARER_TOKEN", "")
+
 # JOBS (defaults live in jobs/conf.py; only values given in the environment are set here)
 
 if os.environ.get("JOBS_STATUS_MAP"):
@@ -202,9 +213,21 @@ if os.environ.get("JOBS_MAX_RESULTS"):
 
 # LOGGING
 
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "jobs.logs.JsonFormatter"},
+    },
+    # Stdout, one line per record (JSON lines with LOG_FORMAT=json): what container log collectors read.
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
