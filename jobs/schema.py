@@ -1,7 +1,7 @@
 """The OpenAPI description: who may read it, the Bearer scheme, and the documented token responses."""
 from django.conf import settings
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
-from drf_spectacular.extensions import OpenApiViewExtension
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiViewExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission
@@ -13,6 +13,14 @@ ErrorSerializer = inline_serializer(
 
 # DRF's validation errors: each offending field (or parameter) with its messages.
 FIELD_ERRORS = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
+
+# A request body's 400: its field errors, or one message when the body is not JSON at all.
+BODY_ERRORS = {
+    "anyOf": [
+        FIELD_ERRORS,
+        {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]},
+    ]
+}
 
 UNAUTHORIZED = OpenApiResponse(
     ErrorSerializer,
@@ -33,6 +41,48 @@ class BearerTokenScheme(SimpleJWTScheme):
 
     target_class = "jobs.authentication.BearerTokenAuthentication"
     name = "bearerAuth"
+
+
+# What DRF's CharField accepts: no NUL character, and something left once surrounding whitespace is trimmed.
+NON_BLANK_STRING = {"type": "string", "pattern": "^[^\\x00]*\\S[^\\x00]*$", "writeOnly": True}
+READ_ONLY_STRING = {"type": "string", "readOnly": True}
+
+
+class TokenObtainPairSerializerSchema(OpenApiSerializerExtension):
+    """The token request and answer, with the non-blank credentials the serializer requires."""
+
+    target_class = "rest_framework_simplejwt.serializers.TokenObtainPairSerializer"
+    priority = 1  # over drf-spectacular's own, which lets blank strings through
+
+    def get_name(self, auto_schema, direction):
+        return "TokenObtainPairRequest" if direction == "request" else "TokenObtainPair"
+
+    def map_serializer(self, auto_schema, direction):
+        """Describe username and password (non-blank, written) and the token pair (read)."""
+        if direction == "request":
+            return token_object(username=NON_BLANK_STRING, password=NON_BLANK_STRING)
+        return token_object(access=READ_ONLY_STRING, refresh=READ_ONLY_STRING)
+
+
+class TokenRefreshSerializerSchema(OpenApiSerializerExtension):
+    """The refresh request and answer, with the non-blank refresh token the serializer requires."""
+
+    target_class = "rest_framework_simplejwt.serializers.TokenRefreshSerializer"
+    priority = 1
+
+    def get_name(self, auto_schema, direction):
+        return "TokenRefreshRequest" if direction == "request" else "TokenRefresh"
+
+    def map_serializer(self, auto_schema, direction):
+        """Describe the refresh token (non-blank, written) and the new access token (read)."""
+        if direction == "request":
+            return token_object(refresh=NON_BLANK_STRING)
+        return token_object(access=READ_ONLY_STRING)
+
+
+def token_object(**properties):
+    """Return an object schema whose properties are all required."""
+    return {"type": "object", "properties": properties, "required": list(properties)}
 
 
 class TokenObtainPairViewSchema(OpenApiViewExtension):
@@ -63,7 +113,7 @@ def token_view_with_errors(view_class, unauthorized):
         @extend_schema(
             responses={
                 200: serializer,
-                400: OpenApiResponse(FIELD_ERRORS, description="A required field is missing or empty."),
+                400: OpenApiResponse(BODY_ERRORS, description="A required field is missing or empty, or no JSON body."),
                 401: OpenApiResponse(ErrorSerializer, description=unauthorized),
             },
         )
