@@ -44,7 +44,7 @@ class BearerTokenScheme(SimpleJWTScheme):
 
 
 # What DRF's CharField accepts: no NUL character, and something left once surrounding whitespace is trimmed.
-NON_BLANK_STRING = {"type": "string", "pattern": "^[^\\x00]*\\S[^\\x00]*$", "writeOnly": True}
+NON_BLANK_STRING = {"type": "string", "pattern": "^[^\\x00]*[^\\x00\\s][^\\x00]*$", "writeOnly": True}
 READ_ONLY_STRING = {"type": "string", "readOnly": True}
 
 
