@@ -82,11 +82,17 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "databiz.accounts",
     "jobs",
 ]
 
 MIDDLEWARE = [
+    # Outermost, so they see every answer, redirects and errors included.
+    "jobs.middleware.RequestMetricsMiddleware",
+    "jobs.middleware.ApiRequestLogMiddleware",
+    "jobs.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -177,6 +183,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
 SIMPLE_JWT = {
@@ -185,6 +192,29 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": False,
 }
+
+# OPENAPI (schema at /api/v2/schema, Swagger UI at /api/v2/docs, assets served from this service)
+
+OPENAPI_STAFF_ONLY = env_bool("OPENAPI_STAFF_ONLY", False)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "DataBiz jobs API",
+    "DESCRIPTION": "Background jobs derived from the imports service's datasets, for the frontend's polling hook.",
+    "VERSION": "2",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["jobs.schema.OpenApiAccess"],
+    "PREPROCESSING_HOOKS": ["jobs.schema.without_trailing_slash_aliases"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "jobs.models.JobStatus", "JobTypeEnum": "jobs.models.JobType"},
+}
+
+# METRICS (/metrics: Prometheus; set PROMETHEUS_MULTIPROC_DIR for a multi-process server, see README)
+
+# Direct peers (addresses or networks) that may read /metrics without a token.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+# A scraper holding this token (`Authorization: Bearer <token>`) may read /metrics from anywhere; empty: none.
+METRICS_BEARER_TOKEN = os.environ.get("METRICS_BEARER_TOKEN", "")
 
 # JOBS (defaults live in jobs/conf.py; only values given in the environment are set here)
 
@@ -198,9 +228,21 @@ if os.environ.get("JOBS_MAX_RESULTS"):
 
 # LOGGING
 
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "jobs.logs.JsonFormatter"},
+    },
+    # Stdout, one line per record (JSON lines with LOG_FORMAT=json): what container log collectors read.
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

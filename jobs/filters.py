@@ -4,6 +4,7 @@ import functools
 import django_filters
 from django import forms
 from django_filters.utils import translate_validation
+from drf_spectacular.utils import extend_schema_field
 
 from .models import Dataset, JobStatus, JobType
 
@@ -28,7 +29,8 @@ class ChoiceListField(forms.Field):
     }
 
     def __init__(self, *, choices, **kwargs):
-        self.choices = list(choices)
+        # (value, label) pairs, as Django choices are, so schema generators can read them too.
+        self.choices = [value for value, _label in choices]
         super().__init__(**kwargs)
 
     def to_python(self, value):
@@ -44,6 +46,8 @@ class ChoiceListField(forms.Field):
         return values
 
 
+# The view describes the parameter itself (an array, comma-separated); this keeps the generator from guessing.
+@extend_schema_field({"type": "string"})
 class ChoiceListFilter(django_filters.Filter):
     """A filter whose value is a list of allowed choices."""
 
@@ -53,8 +57,8 @@ class ChoiceListFilter(django_filters.Filter):
 class JobFilter(django_filters.FilterSet):
     """Narrow the jobs list by job status and type."""
 
-    status = ChoiceListFilter(choices=JobStatus.values, method="filter_status")
-    type = ChoiceListFilter(choices=JobType.values, method="filter_type")
+    status = ChoiceListFilter(choices=JobStatus.choices, method="filter_status")
+    type = ChoiceListFilter(choices=JobType.choices, method="filter_type")
 
     @classmethod
     @functools.cache

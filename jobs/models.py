@@ -1,8 +1,9 @@
 """The `datasets` table of the imports service, read as background jobs."""
 import datetime
 
+from django.contrib.auth import get_user_model
 from django.db import models
-from django.db.models import Case, Count, F, Q, Sum, Value, When, Window
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When, Window
 from django.utils import timezone
 
 from . import conf
@@ -126,6 +127,23 @@ class DatasetQuerySet(models.QuerySet):
     def only_job_columns(self):
         """Read only the columns a job's fields are made of."""
         return self.only(*JOB_COLUMNS)
+
+    def with_owner_username(self):
+        """Annotate `owner_username`, the owner's username (None for an unknown user), in the same query."""
+        # `created_by` is a plain uuid (the table belongs to another service): a subquery, not a join on a foreign key.
+        users = get_user_model()._default_manager.filter(pk=OuterRef("created_by")).values("username")[:1]
+        return self.annotate(owner_username=Subquery(users, output_field=models.CharField()))
+
+    def stalled(self):
+        """Keep the running imports that stalled (reported as failed)."""
+        return self.filter(job_stalled=True)
+
+    def count_by_job_status(self):
+        """Return {job status: number of jobs} over this queryset, every job status present (0 when none)."""
+        counts = dict.fromkeys(JobStatus.values, 0)
+        rows = self.order_by().values("job_status").annotate(count=Count("pk")).values_list("job_status", "count")
+        counts.update(rows)
+        return counts
 
     def bounded(self):
         """Cut the list to `JOBS_MAX_RESULTS` items; call it last, on an ordered queryset."""

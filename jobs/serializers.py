@@ -2,6 +2,7 @@
 import copy
 import functools
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from .models import JobStatus, JobType
@@ -35,6 +36,8 @@ class ReadOnlySerializer(serializers.Serializer):
         return representation
 
 
+# Named after the frontend's TypeScript interface in the OpenAPI description.
+@extend_schema_serializer(component_name="BackgroundJob")
 class JobSerializer(ReadOnlySerializer):
     """A dataset as a background job: read-only, every field a model attribute."""
 

@@ -1,0 +1,69 @@
+"""`manage.py jobs`: the jobs as the API shows them, as a table or as the API's JSON."""
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.http import QueryDict
+from rest_framework.renderers import JSONRenderer
+
+from jobs.filters import JobFilter
+from jobs.models import Dataset
+from jobs.serializers import JobSerializer
+
+COLUMNS = ("status", "type", "progress", "filename", "started_at", "finished_at", "error")
+
+
+class Command(BaseCommand):
+    help = "List background jobs as GET /api/v2/jobs/active would: one user's, or every user's."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--user", metavar="USERNAME", help="only this user's jobs, bounded as the API bounds them")
+        parser.add_argument("--status", help="comma-separated job statuses, as the API's ?status=")
+        parser.add_argument("--type", help="comma-separated job types, as the API's ?type=")
+        parser.add_argument("--json", action="store_true", help="print the API's JSON array instead of a table")
+
+    def handle(self, *args, user=None, status=None, type=None, json=False, **options):
+        jobs = self.filtered(self.listed(user), status=status, type=type)
+        if user is not None:
+            jobs = jobs.bounded()
+        if json:
+            self.stdout.write(JSONRenderer().render(JobSerializer(jobs, many=True).data).decode())
+        else:
+            self.stdout.write(render_table(jobs, owners=user is None))
+
+    def listed(self, username):
+        """Return one user's jobs, or every user's jobs with their owner's username."""
+        if username is None:
+            return Dataset.objects.jobs().with_owner_username()
+        try:
+            user = get_user_model()._default_manager.get_by_natural_key(username)
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"No user named {username!r}.") from None
+        return Dataset.objects.jobs_for(user)
+
+    def filtered(self, jobs, **params):
+        """Apply --status and --type with the API's own filter, so values are checked the same way."""
+        data = QueryDict(mutable=True)
+        data.update({name: value for name, value in params.items() if value is not None})
+        filterset = JobFilter(data=data, queryset=jobs)
+        if not filterset.is_valid():
+            raise CommandError(" ".join(f"--{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()))
+        return filterset.qs
+
+
+def render_table(jobs, *, owners):
+    """Return the jobs as an aligned text table, with an owner column when listing every user."""
+    columns = (("owner",) if owners else ()) + COLUMNS
+    items = JobSerializer(jobs, many=True).data
+    rows = [
+        ([job.owner_username or str(job.created_by)] if owners else []) + [format_cell(item[name]) for name in COLUMNS]
+        for job, item in zip(jobs, items)
+    ]
+    if not rows:
+        return "No jobs."
+    widths = [max(len(cell) for cell in column) for column in zip(columns, *rows)]
+    lines = [columns, *rows]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines)
+
+
+def format_cell(value):
+    """Return a table cell: '-' for nothing, numbers and strings as they are."""
+    return "-" if value is None else str(value)

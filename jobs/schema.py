@@ -1,0 +1,129 @@
+"""The OpenAPI description: who may read it, the Bearer scheme, and the documented token responses."""
+from django.conf import settings
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiViewExtension
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import BasePermission
+
+ErrorSerializer = inline_serializer(
+    "Error",
+    fields={"detail": serializers.CharField(), "code": serializers.CharField(required=False)},
+)
+
+# DRF's validation errors: each offending field (or parameter) with its messages.
+FIELD_ERRORS = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
+
+# A request body's 400: its field errors, or one message when the body is not JSON at all.
+BODY_ERRORS = {
+    "anyOf": [
+        FIELD_ERRORS,
+        {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]},
+    ]
+}
+
+UNAUTHORIZED = OpenApiResponse(
+    ErrorSerializer,
+    description="No valid Bearer access token (missing, malformed, expired, foreign, or an inactive user).",
+)
+
+
+class OpenApiAccess(BasePermission):
+    """Open to everyone, or only to staff when `OPENAPI_STAFF_ONLY` is on (read at request time)."""
+
+    def has_permission(self, request, view):
+        """Tell whether the caller may read the schema and its docs."""
+        return not getattr(settings, "OPENAPI_STAFF_ONLY", False) or bool(request.user and request.user.is_staff)
+
+
+class BearerTokenScheme(SimpleJWTScheme):
+    """The Bearer JWT scheme for the project's case-insensitive subclass of simplejwt's authentication."""
+
+    target_class = "jobs.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+
+# What DRF's CharField accepts: no NUL character, and something left once surrounding whitespace is trimmed.
+NON_BLANK_STRING = {"type": "string", "pattern": "^[^\\x00]*[^\\x00\\s][^\\x00]*$", "writeOnly": True}
+READ_ONLY_STRING = {"type": "string", "readOnly": True}
+
+
+class TokenObtainPairSerializerSchema(OpenApiSerializerExtension):
+    """The token request and answer, with the non-blank credentials the serializer requires."""
+
+    target_class = "rest_framework_simplejwt.serializers.TokenObtainPairSerializer"
+    priority = 1  # over drf-spectacular's own, which lets blank strings through
+
+    def get_name(self, auto_schema, direction):
+        return "TokenObtainPairRequest" if direction == "request" else "TokenObtainPair"
+
+    def map_serializer(self, auto_schema, direction):
+        """Describe username and password (non-blank, written) and the token pair (read)."""
+        if direction == "request":
+            return token_object(username=NON_BLANK_STRING, password=NON_BLANK_STRING)
+        return token_object(access=READ_ONLY_STRING, refresh=READ_ONLY_STRING)
+
+
+class TokenRefreshSerializerSchema(OpenApiSerializerExtension):
+    """The refresh request and answer, with the non-blank refresh token the serializer requires."""
+
+    target_class = "rest_framework_simplejwt.serializers.TokenRefreshSerializer"
+    priority = 1
+
+    def get_name(self, auto_schema, direction):
+        return "TokenRefreshRequest" if direction == "request" else "TokenRefresh"
+
+    def map_serializer(self, auto_schema, direction):
+        """Describe the refresh token (non-blank, written) and the new access token (read)."""
+        if direction == "request":
+            return token_object(refresh=NON_BLANK_STRING)
+        return token_object(access=READ_ONLY_STRING)
+
+
+def token_object(**properties):
+    """Return an object schema whose properties are all required."""
+    return {"type": "object", "properties": properties, "required": list(properties)}
+
+
+class TokenObtainPairViewSchema(OpenApiViewExtension):
+    """Document the 401 of bad credentials and the 400 of a missing field at /api/v2/auth/token."""
+
+    target_class = "rest_framework_simplejwt.views.TokenObtainPairView"
+
+    def view_replacement(self):
+        """Return the view with its responses described."""
+        return token_view_with_errors(self.target_class, "Bad credentials, or an inactive user.")
+
+
+class TokenRefreshViewSchema(OpenApiViewExtension):
+    """Document the 401 of an invalid refresh token at /api/v2/auth/token/refresh."""
+
+    target_class = "rest_framework_simplejwt.views.TokenRefreshView"
+
+    def view_replacement(self):
+        """Return the view with its responses described."""
+        return token_view_with_errors(self.target_class, "An invalid or expired refresh token.")
+
+
+def token_view_with_errors(view_class, unauthorized):
+    """Return a subclass of a simplejwt view whose schema lists its 400 and 401 answers."""
+    serializer = view_class().get_serializer_class()
+
+    class Documented(view_class):
+        @extend_schema(
+            responses={
+                200: serializer,
+                400: OpenApiResponse(BODY_ERRORS, description="A required field is missing or empty, or no JSON body."),
+                401: OpenApiResponse(ErrorSerializer, description=unauthorized),
+            },
+        )
+        def post(self, request, *args, **kwargs):
+            return super().post(request, *args, **kwargs)
+
+    return Documented
+
+
+def without_trailing_slash_aliases(endpoints):
+    """Drop `path/` from the schema when `path` answers too, so each operation is described once."""
+    paths = {path for path, *_ in endpoints}
+    return [endpoint for endpoint in endpoints if not (endpoint[0].endswith("/") and endpoint[0][:-1] in paths)]

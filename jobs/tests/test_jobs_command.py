@@ -1,0 +1,79 @@
+import io
+import json
+import uuid
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from .conftest import ago
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args):
+    out = io.StringIO()
+    call_command("jobs", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def datasets(user, other_user, make_dataset, now):
+    make_dataset(
+        id=uuid.UUID("550e8400-e29b-41d4-a716-446655440000"),
+        created_by=user.pk,
+        original_filename="sales.csv",
+        status="new",
+        created_at=ago(minutes=10),
+    )
+    make_dataset(
+        id=uuid.UUID("660e8400-e29b-41d4-a716-446655440001"),
+        created_by=user.pk,
+        original_filename="orders.xlsx",
+        status="error",
+        error_message="Sheet 'Orders' is empty.",
+        created_at=ago(minutes=30),
+        updated_at=ago(minutes=20),
+    )
+    make_dataset(created_by=user.pk, original_filename="live.csv", status="active")
+    make_dataset(created_by=other_user.pk, original_filename="bob.csv", status="inactive", created_at=ago(minutes=5))
+
+
+def test_json_output_is_exactly_the_api_items(datasets, auth_client):
+    assert json.loads(run("--user", "alice", "--json")) == auth_client.get("/api/v2/jobs/active").json()
+    assert json.loads(run("--user", "alice", "--json", "--status", "failed")) == (
+        auth_client.get("/api/v2/jobs/active?status=failed").json()
+    )
+
+
+def test_table_lists_one_users_jobs(datasets):
+    assert run("--user", "alice").splitlines() == [
+        "status   type    progress  filename     started_at            finished_at           error",
+        "running  import  50        sales.csv    2025-12-19T09:50:00Z  -                     -",
+        "failed   import  0         orders.xlsx  2025-12-19T09:30:00Z  2025-12-19T09:40:00Z  Sheet 'Orders' is empty.",
+    ]
+
+
+def test_table_of_all_users_names_the_owners(datasets):
+    assert run("--status", "running,completed").splitlines() == [
+        "owner  status     type    progress  filename   started_at            finished_at           error",
+        "alice  running    import  50        sales.csv  2025-12-19T09:50:00Z  -                     -",
+        "bob    completed  import  100       bob.csv    2025-12-19T09:55:00Z  2025-12-19T09:55:00Z  -",
+    ]
+
+
+def test_no_jobs_says_so(user, now):
+    assert run("--user", "alice") == "No jobs.\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--user", "nobody"), "No user named 'nobody'."),
+        (("--status", "done"), "--status: Allowed values: running, completed, failed (one or more, comma-separated)."),
+        (("--status", ""), "--status: Allowed values: running, completed, failed"),
+        (("--type", "import,"), "--type: Allowed values: import, export, validation, processing"),
+    ],
+)
+def test_unknown_user_or_bad_option_is_a_command_error(user, args, message):
+    with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        run(*args)

@@ -1,0 +1,65 @@
+import pytest
+from django.contrib.auth import get_user_model
+from drf_spectacular.validation import validate_schema
+
+pytestmark = pytest.mark.django_db
+
+SCHEMA = "/api/v2/schema?format=json"
+
+
+def resolve(schema, node):
+    """Follow `$ref` and single-item `allOf` wrappers to the schema they point at."""
+    if "allOf" in node and len(node["allOf"]) == 1:
+        node = node["allOf"][0]
+    if "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def test_schema_is_valid_openapi_and_describes_background_job_as_the_frontend_types_it(client):
+    response = client.get(SCHEMA)
+    schema = response.json()
+    job = schema["components"]["schemas"]["BackgroundJob"]["properties"]
+
+    validate_schema(schema)
+    assert response.status_code == 200
+    assert resolve(schema, job["type"])["enum"] == ["import", "export", "validation", "processing"]
+    assert resolve(schema, job["status"])["enum"] == ["running", "completed", "failed"]
+    assert (job["progress"]["type"], job["progress"]["minimum"], job["progress"]["maximum"]) == ("integer", 0, 100)
+    assert set(job) == {"id", "type", "status", "progress", "filename", "started_at", "finished_at", "error"}
+
+
+def test_schema_describes_the_errors_and_the_bearer_scheme(client):
+    schema = client.get(SCHEMA).json()
+    operation = schema["paths"]["/api/v2/jobs/active"]["get"]
+
+    assert set(operation["responses"]) == {"200", "400", "401"}
+    assert {"bearerAuth": []} in operation["security"]
+    assert schema["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    assert [parameter["name"] for parameter in operation["parameters"]] == ["status", "type"]
+    assert "/api/v2/jobs/active/" not in schema["paths"]
+
+
+def test_swagger_ui_loads_its_assets_from_this_service(client):
+    page = client.get("/api/v2/docs").content.decode()
+
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert "//cdn" not in page and "unpkg" not in page
+
+
+@pytest.mark.parametrize(
+    ("staff_only", "who", "expected"),
+    [(False, None, 200), (True, None, 401), (True, "alice", 403), (True, "root", 200)],
+)
+def test_schema_is_public_unless_restricted_to_staff(client, settings, staff_only, who, expected):
+    settings.OPENAPI_STAFF_ONLY = staff_only
+    get_user_model().objects.create(username="alice")
+    get_user_model().objects.create(username="root", is_staff=True)
+    if who:
+        client.force_login(get_user_model().objects.get(username=who))
+
+    assert client.get(SCHEMA).status_code == client.get("/api/v2/docs").status_code == expected
