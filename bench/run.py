@@ -278,8 +278,9 @@ def scenario_lines(port, tokens_path, server, duration, runs, connection_counts)
                 results.append(run_wrk(port, connections, duration, conditional, tokens_path))
                 peak = max(peak, sum(rss_mb(pid) for pid in worker_pids(server)))
             rps, p50, p99, errors, not_modified = (statistics.median(col) for col in zip(*results))
+            every_rps = "/".join(f"{r[0]:.0f}" for r in results)
             line = (f"scenario={name} rps={rps:.0f} p50_ms={p50:.1f} p99_ms={p99:.1f} errors={errors:.0f} "
-                    f"not_modified_pct={not_modified:.0f} runs={runs} rps_all={'/'.join(f'{r[0]:.0f}' for r in results)}")
+                    f"not_modified_pct={not_modified:.0f} runs={runs} rps_all={every_rps}")
             print(line, flush=True)
             lines.append(line)
     return lines, peak
