@@ -152,8 +152,9 @@ def django_probe(env, code):
     """Run `code` with Django set up against the benchmark database and return its stdout."""
     result = subprocess.run(
         [PYTHON, "-c", "import django; django.setup()\n" + code],
-        cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "databiz.settings"}, check=True, capture_output=True,
-        text=True,
+        # Request log lines go to stdout too: keep them out of the probe's answer.
+        cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "databiz.settings", "LOG_LEVEL": "WARNING"}, check=True,
+        capture_output=True, text=True,
     )
     return result.stdout
 
