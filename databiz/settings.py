@@ -70,6 +70,11 @@ SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 3600
 # Both bind every subdomain of the domain to HTTPS: a decision for the whole domain, so off by default.
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+# `check --deploy` asks for both; while they are deliberately off, its reminders are silenced (and only then).
+SILENCED_SYSTEM_CHECKS = [
+    *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+]
 
 # APPLICATIONS
 
@@ -129,14 +134,25 @@ DATABASES = {
         conn_health_checks=True,
     ),
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Server-side binding lets PostgreSQL prepare the endpoint's statement once per connection instead of
-    # parsing and planning it on every poll (docs/performance.md). Turn both off behind PgBouncer in
-    # transaction mode, which cannot keep prepared statements.
-    DATABASES["default"]["OPTIONS"] = {
+
+
+def postgresql_options():
+    """Return the connection options of a PostgreSQL database: timeouts, and prepared statements."""
+    statement_timeout_ms = int(env_duration("DATABASE_STATEMENT_TIMEOUT", timedelta(seconds=2)).total_seconds() * 1000)
+    return {
+        # A hung query becomes a 503 instead of a stuck worker; an unreachable server fails fast.
+        "options": f"-c statement_timeout={statement_timeout_ms}",
+        "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3),
+        # Server-side binding lets PostgreSQL prepare the endpoint's statement once per connection instead of
+        # parsing and planning it on every poll (docs/performance.md). Turn both off behind PgBouncer in
+        # transaction mode, which cannot keep prepared statements.
         "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True),
         "prepare_threshold": env_int("DATABASE_PREPARE_THRESHOLD", 5) or None,
     }
+
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["OPTIONS"] = postgresql_options()
 
 # With a read replica, the jobs reads go there; everything else (auth, sessions, admin) stays on the primary.
 if os.environ.get("DATABASE_REPLICA_URL"):
@@ -145,8 +161,25 @@ if os.environ.get("DATABASE_REPLICA_URL"):
         conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
         conn_health_checks=True,
     )
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["replica"]["OPTIONS"] = postgresql_options()
 DATABASE_ROUTERS = ["jobs.routers.DatasetRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# CACHES
+
+# Throttling counters (and anything else cached) must be shared by every process and machine: Redis in
+# production (REDIS_URL, e.g. redis://127.0.0.1:6379/0). Without it each process counts on its own.
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": "databiz",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # AUTHENTICATION
 
@@ -184,6 +217,12 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "jobs.exceptions.api_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        # Several tabs polling every 10 s stay far below it; a runaway client does not.
+        "jobs": os.environ.get("JOBS_THROTTLE_RATE", "120/min"),
+        "auth": os.environ.get("AUTH_THROTTLE_RATE", "20/min"),
+    },
 }
 
 SIMPLE_JWT = {

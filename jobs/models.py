@@ -4,6 +4,7 @@ import datetime
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When, Window
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from . import conf
@@ -81,9 +82,10 @@ class DatasetQuerySet(models.QuerySet):
             job_status=Case(*status_whens, default=None, output_field=models.CharField()),
             job_stalled=Case(When(stalled, then=True), default=False, output_field=models.BooleanField()),
             job_type=job_type_expression(),
+            # A job never finishes before it started, even when clocks of the imports service's servers disagree.
             finished_at=Case(
-                When(stalled, then=F("updated_at") + conf.stall_after()),
-                When(status__in=finished, then=F("updated_at")),
+                When(stalled, then=Greatest(F("updated_at") + conf.stall_after(), F("created_at"))),
+                When(status__in=finished, then=Greatest(F("updated_at"), F("created_at"))),
                 default=None,
                 output_field=models.DateTimeField(),
             ),

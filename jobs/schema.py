@@ -27,6 +27,11 @@ UNAUTHORIZED = OpenApiResponse(
     description="No valid Bearer access token (missing, malformed, expired, foreign, or an inactive user).",
 )
 
+THROTTLED = OpenApiResponse(ErrorSerializer, description="Too many requests: wait for `Retry-After` seconds.")
+UNAVAILABLE = OpenApiResponse(
+    ErrorSerializer, description="The database cannot be reached or read: retry after `Retry-After` seconds."
+)
+
 
 class OpenApiAccess(BasePermission):
     """Open to everyone, or only to staff when `OPENAPI_STAFF_ONLY` is on (read at request time)."""
@@ -88,7 +93,7 @@ def token_object(**properties):
 class TokenObtainPairViewSchema(OpenApiViewExtension):
     """Document the 401 of bad credentials and the 400 of a missing field at /api/v2/auth/token."""
 
-    target_class = "rest_framework_simplejwt.views.TokenObtainPairView"
+    target_class = "jobs.views.TokenObtainView"
 
     def view_replacement(self):
         """Return the view with its responses described."""
@@ -98,7 +103,7 @@ class TokenObtainPairViewSchema(OpenApiViewExtension):
 class TokenRefreshViewSchema(OpenApiViewExtension):
     """Document the 401 of an invalid refresh token at /api/v2/auth/token/refresh."""
 
-    target_class = "rest_framework_simplejwt.views.TokenRefreshView"
+    target_class = "jobs.views.TokenRefreshThrottledView"
 
     def view_replacement(self):
         """Return the view with its responses described."""
@@ -115,6 +120,8 @@ def token_view_with_errors(view_class, unauthorized):
                 200: serializer,
                 400: OpenApiResponse(BODY_ERRORS, description="A required field is missing or empty, or no JSON body."),
                 401: OpenApiResponse(ErrorSerializer, description=unauthorized),
+                429: THROTTLED,
+                503: UNAVAILABLE,
             },
         )
         def post(self, request, *args, **kwargs):

@@ -10,13 +10,15 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from .filters import JobFilter
 from .metrics import scrape_registry
 from .models import Dataset, JobStatus, JobType
 from .polling import conditional_response, poll_hints
 from .reference_schema import REFERENCE_COLUMNS, datasets_table_problems
-from .schema import FIELD_ERRORS, UNAUTHORIZED
+from .schema import FIELD_ERRORS, THROTTLED, UNAUTHORIZED, UNAVAILABLE
 from .serializers import JobSerializer
 
 logger = logging.getLogger(__name__)
@@ -44,15 +46,28 @@ def csv_parameter(name, values, description):
     parameters=[
         csv_parameter("status", JobStatus.values, "Only jobs with one of these statuses (comma-separated)."),
         csv_parameter("type", JobType.values, "Only jobs of one of these types (comma-separated)."),
+        OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, description="The ETag of the answer held."),
+        *[
+            OpenApiParameter(name, kind, OpenApiParameter.HEADER, description=description, response=[200, 304])
+            for name, kind, description in (
+                ("ETag", str, "Tag of this answer, for If-None-Match."),
+                ("X-Jobs-Running", int, "The caller's running jobs, also those the bound cut off."),
+                ("X-Jobs-Truncated", str, "`true` when the bound cut the list."),
+                ("X-Poll-Interval", int, "Suggested seconds until the next poll."),
+            )
+        ],
     ],
     responses={
         200: JobSerializer(many=True),
+        304: OpenApiResponse(description="Not modified: the If-None-Match tag is the current answer's."),
         400: OpenApiResponse(
             FIELD_ERRORS,
             description="A filter parameter is empty, repeated or holds an unknown value; the body names it and "
             "the allowed values.",
         ),
         401: UNAUTHORIZED,
+        429: THROTTLED,
+        503: UNAVAILABLE,
     },
 ))
 class ActiveJobListView(ListAPIView):
@@ -61,6 +76,8 @@ class ActiveJobListView(ListAPIView):
     serializer_class = JobSerializer
     filterset_class = JobFilter
     pagination_class = None
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "jobs"
 
     def get_queryset(self):
         """Return the signed-in user's jobs in job order (what the list holds before filters and bound)."""
@@ -77,6 +94,20 @@ class ActiveJobListView(ListAPIView):
         """Tag the answer with an ETag and answer 304 to a caller that already has it."""
         response = super().finalize_response(request, response, *args, **kwargs)
         return conditional_response(request, response)
+
+
+class TokenObtainView(TokenObtainPairView):
+    """simplejwt's token pair view, throttled per client address so password guessing stays slow."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+
+class TokenRefreshThrottledView(TokenRefreshView):
+    """simplejwt's refresh view, throttled per client address."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
 
 
 def healthz(request):

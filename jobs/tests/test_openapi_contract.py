@@ -32,7 +32,7 @@ def report_calls():
 
 
 @pytest.fixture
-def api_schema(db, settings):
+def api_schema(db, settings, unthrottled):
     """The schema as the service serves it, bound to the service's WSGI application."""
     # The WSGI handler would close the test's connection after each request (Django's test client avoids that too).
     signals.request_started.disconnect(close_old_connections)

@@ -33,14 +33,16 @@ def test_schema_describes_the_errors_and_the_bearer_scheme(client):
     schema = client.get(SCHEMA).json()
     operation = schema["paths"]["/api/v2/jobs/active"]["get"]
 
-    assert set(operation["responses"]) == {"200", "400", "401"}
+    assert set(operation["responses"]) == {"200", "304", "400", "401", "429", "503"}
+    assert set(operation["responses"]["200"]["headers"]) == {"ETag", "X-Jobs-Running", "X-Jobs-Truncated",
+                                                             "X-Poll-Interval"}
     assert {"bearerAuth": []} in operation["security"]
     assert schema["components"]["securitySchemes"]["bearerAuth"] == {
         "type": "http",
         "scheme": "bearer",
         "bearerFormat": "JWT",
     }
-    assert [parameter["name"] for parameter in operation["parameters"]] == ["status", "type"]
+    assert [parameter["name"] for parameter in operation["parameters"]] == ["If-None-Match", "status", "type"]
     assert "/api/v2/jobs/active/" not in schema["paths"]
 
 

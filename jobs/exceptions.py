@@ -1,0 +1,57 @@
+"""Errors as the API answers them: JSON, never a traceback, SQL, setting or token; a database outage is a 503."""
+import logging
+import sys
+
+from django.db import DatabaseError, router
+from django.http import JsonResponse
+from rest_framework.views import exception_handler
+
+from .models import Dataset
+from .reference_schema import datasets_table_problems
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE = "The jobs service cannot reach its database right now. Try again shortly."
+TABLE_UNREADABLE = "The jobs service cannot read the datasets table: {problems}"
+
+
+def database_unavailable_body(exc):
+    """Return the JSON body of the 503 for a database error: what is wrong, in words fit for any caller."""
+    # The table or a column missing is a deployment problem worth naming; anything else stays in the log.
+    try:
+        problems = datasets_table_problems(router.db_for_read(Dataset))
+    except DatabaseError:
+        problems = []
+    if problems:
+        return {"detail": TABLE_UNREADABLE.format(problems=" ".join(problems)), "code": "datasets_unreadable"}
+    return {"detail": UNAVAILABLE, "code": "database_unavailable"}
+
+
+def database_unavailable_response(exc):
+    """Log a database error and return the 503 JSON answer with `Retry-After`."""
+    logger.error("Database error while answering: %s", exc.__class__.__name__, exc_info=exc)
+    return JsonResponse(
+        database_unavailable_body(exc), status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler, plus a database error answered as a 503 instead of a 500."""
+    response = exception_handler(exc, context)
+    if response is None and isinstance(exc, DatabaseError):
+        return database_unavailable_response(exc)
+    return response
+
+
+def not_found(request, exception):
+    """Answer an unknown URL with a JSON 404."""
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def server_error(request):
+    """Answer an error no view handled: a 503 for a database error, else a plain JSON 500."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, DatabaseError):
+        return database_unavailable_response(exc)
+    return JsonResponse({"detail": "Internal server error."}, status=500)
