@@ -76,7 +76,9 @@ def test_throttling_counts_in_a_shared_redis_cache(auth_client, low_rates, monke
         # A second process sharing the cache sees the same count.
         keys = redis_cache._cache.get_client().keys(f"{redis_cache.key_prefix}:*")
     finally:
-        redis_cache.clear()
+        client = redis_cache._cache.get_client()
+        for key in client.keys(f"{redis_cache.key_prefix}:*"):
+            client.delete(key)
 
     assert (statuses, len(keys)) == ([200, 200, 200, 429], 1)
 
