@@ -259,8 +259,8 @@ def run_wrk(port, connections, duration, conditional, tokens_path):
         sys.exit(f"wrk gave no latency figures:\n{out}\n{result.stderr}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     # Anchored: "+/- Stdev" columns such as "70.50%" must not pass for the 50th percentile.
-    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)$", out, re.M).group(1))
-    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)$", out, re.M).group(1))
+    p50 = to_ms(re.search(r"^\s*50%\s+([\d.]+(?:us|ms|s|m))", out, re.M).group(1))
+    p99 = to_ms(re.search(r"^\s*99%\s+([\d.]+(?:us|ms|s|m))", out, re.M).group(1))
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     ok200, ok304, other = (int(n) for n in re.search(r"statuses: 200=(\d+) 304=(\d+) other=(\d+)", out).groups())
     errors += other
