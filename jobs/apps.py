@@ -1,7 +1,13 @@
 """The jobs app: background jobs derived from the imports service's datasets."""
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class JobsConfig(AppConfig):
     name = "jobs"
     verbose_name = "Background jobs"
+
+    def ready(self):
+        from .aggregates import register_sqlite_functions
+
+        connection_created.connect(register_sqlite_functions, dispatch_uid="jobs.sqlite_functions")
