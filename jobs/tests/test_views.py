@@ -220,11 +220,15 @@ def test_running_bar_moves_between_polls(auth_client, user, history, make_datase
     assert polls == [(40, 99), (58, 69), (76, 39), (88, 9)]
 
 
-def test_fixed_progress_setting_switches_the_estimate_off(auth_client, user, history, make_dataset, settings):
+def test_fixed_progress_setting_switches_the_estimate_off(
+    auth_client, user, history, make_dataset, settings, django_assert_num_queries
+):
     settings.JOBS_PROGRESS = "fixed"
     make_dataset(created_by=user.pk, file_size=10 * MIB, status="new", created_at=ago(seconds=66))
 
-    [job] = auth_client.get(URL).json()
+    # No import speed is learned: the user and the datasets.
+    with django_assert_num_queries(2):
+        [job] = auth_client.get(URL).json()
 
     assert (job["progress"], job["remaining_seconds"]) == (50, None)
 
