@@ -265,6 +265,19 @@ for _name in ("JOBS_RETENTION", "JOBS_STALL_AFTER", "JOBS_POLL_INTERVAL", "JOBS_
 if os.environ.get("JOBS_MAX_RESULTS"):
     JOBS_MAX_RESULTS = env_int("JOBS_MAX_RESULTS", None)
 
+# JOBS PROGRESS (estimates from file size and the learned import speed; defaults in jobs/conf.py)
+
+if os.environ.get("JOBS_PROGRESS"):
+    JOBS_PROGRESS = os.environ["JOBS_PROGRESS"].strip().lower()
+    if JOBS_PROGRESS not in {"estimate", "fixed"}:
+        raise ImproperlyConfigured(f"JOBS_PROGRESS={JOBS_PROGRESS!r} must be 'estimate' or 'fixed'.")
+if os.environ.get("JOBS_PROGRESS_HISTORY"):
+    JOBS_PROGRESS_HISTORY = env_duration("JOBS_PROGRESS_HISTORY", None)
+if os.environ.get("JOBS_PROGRESS_MIN_SAMPLE"):
+    JOBS_PROGRESS_MIN_SAMPLE = env_int("JOBS_PROGRESS_MIN_SAMPLE", None)
+if os.environ.get("JOBS_PROGRESS_CACHE"):
+    JOBS_PROGRESS_CACHE = env_duration("JOBS_PROGRESS_CACHE", None)
+
 # LOGGING
 
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")

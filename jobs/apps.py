@@ -1,5 +1,6 @@
 """The jobs app: background jobs derived from the imports service's datasets."""
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class JobsConfig(AppConfig):
@@ -7,4 +8,7 @@ class JobsConfig(AppConfig):
     verbose_name = "Background jobs"
 
     def ready(self):
+        from .aggregates import register_sqlite_functions
+
+        connection_created.connect(register_sqlite_functions, dispatch_uid="jobs.sqlite_functions")
         from . import checks  # noqa: F401  (registers the system checks)

@@ -15,6 +15,14 @@ DEFAULTS = {
     # The poll interval the list suggests while the caller has running jobs, and while they have none.
     "JOBS_POLL_INTERVAL": timedelta(seconds=10),
     "JOBS_IDLE_POLL_INTERVAL": timedelta(seconds=30),
+    # "estimate": progress from file size and the learned import speed; "fixed": 50 running, 100 done, 0 failed.
+    "JOBS_PROGRESS": "estimate",
+    # Completed imports updated within this window teach the estimator how fast imports run.
+    "JOBS_PROGRESS_HISTORY": timedelta(days=7),
+    # With fewer completed imports than this in the window, progress stays fixed.
+    "JOBS_PROGRESS_MIN_SAMPLE": 10,
+    # How long the learned import speed is kept in Django's default cache.
+    "JOBS_PROGRESS_CACHE": timedelta(minutes=1),
 }
 
 
@@ -51,3 +59,23 @@ def rules_key():
 def poll_interval(*, running):
     """Return the poll interval to suggest to a caller with (`running=True`) or without running jobs."""
     return get_setting("JOBS_POLL_INTERVAL" if running else "JOBS_IDLE_POLL_INTERVAL")
+
+
+def estimates_progress():
+    """Tell whether progress is estimated from the learned import speed (else it is fixed per status)."""
+    return get_setting("JOBS_PROGRESS") != "fixed"
+
+
+def progress_history():
+    """Return the window of completed imports that the import speed is learned from."""
+    return get_setting("JOBS_PROGRESS_HISTORY")
+
+
+def progress_min_sample():
+    """Return the fewest completed imports the import speed is learned from."""
+    return get_setting("JOBS_PROGRESS_MIN_SAMPLE")
+
+
+def progress_cache():
+    """Return how long the learned import speed is cached."""
+    return get_setting("JOBS_PROGRESS_CACHE")

@@ -34,9 +34,21 @@ class DemoRow:
     file_size: int | None = 1_048_576
 
 
+MIB = 1_048_576
+
+
+def history_row(number):
+    """A completed import of bob's, 1-6 days ago: 5 s plus 1 s per 64 KiB, as the estimate will learn."""
+    finished = (1 + number % 6) * 24 * 60
+    return DemoRow(
+        "bob", f"history-{number:02}.csv", "inactive", started=finished + (5 + number * 16) / 60, updated=finished,
+        file_size=number * MIB,
+    )
+
+
 DEMO_ROWS = (
     DemoRow("alice", "sales-2025.csv", "new", started=3, updated=1, file_size=24_117_248),
-    DemoRow("alice", "customers.xlsx", "new", started=0.5, updated=0.5),
+    DemoRow("alice", "customers.xlsx", "new", started=0.5, updated=0.5, file_size=8 * MIB),
     DemoRow("alice", "products.json", "inactive", started=25, updated=24),
     DemoRow("alice", None, "inactive", started=6, updated=5, name="Marketing leads"),
     DemoRow(
@@ -45,9 +57,10 @@ DEMO_ROWS = (
         "error",
         started=15,
         updated=14,
+        file_size=12 * MIB,
         error_message="Column 'order_date' holds values that are not dates (first at row 1,204).",
     ),
-    DemoRow("alice", "inventory.csv", "error", started=46, updated=45),
+    DemoRow("alice", "inventory.csv", "error", started=46, updated=45, file_size=6 * MIB),
     # Stalled: still `new` after 75 minutes without an update.
     DemoRow("alice", "big-history.csv", "new", started=80, updated=75, file_size=2_147_483_648),
     # Never listed: finished long ago, activated, archived, unknown status, stalled long ago.
@@ -59,6 +72,10 @@ DEMO_ROWS = (
     # Another user's jobs: never shown to alice.
     DemoRow("bob", "bob-running.csv", "new", started=2, updated=1),
     DemoRow("bob", "bob-failed.csv", "error", started=9, updated=8, error_message="File is not valid UTF-8."),
+    # Bob's import history, finished days ago (never listed): enough for the progress estimate to kick in,
+    # with one odd import that took an hour, which the medians shrug off.
+    *(history_row(number) for number in range(1, 13)),
+    DemoRow("bob", "odd-one.csv", "inactive", started=2 * 24 * 60 + 60, updated=2 * 24 * 60, file_size=2 * MIB),
 )
 
 

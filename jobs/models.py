@@ -1,13 +1,17 @@
 """The `datasets` table of the imports service, read as background jobs."""
 import datetime
+import functools
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import models
 from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When, Window
-from django.db.models.functions import Greatest
+from django.db.models.functions import Coalesce, Greatest
+from django.db.models.query import ModelIterable
 from django.utils import timezone
 
-from . import conf
+from . import conf, progress
+from .aggregates import Median, Seconds
 from .compiled import PLACEHOLDER_NOW, PlaceholderUser, compiled
 
 
@@ -28,7 +32,7 @@ class JobType(models.TextChoices):
     PROCESSING = "processing"
 
 
-# Uploads are synchronous, so no worker reports progress: a fixed value per job status.
+# Uploads are synchronous, so no worker reports progress: without an estimate, a fixed value per job status.
 FIXED_PROGRESS = {JobStatus.RUNNING: 50, JobStatus.COMPLETED: 100, JobStatus.FAILED: 0}
 GENERIC_ERROR = "Import failed."
 # The columns the job fields and rules are made of; `file_type` and `created_by` are not shown.
@@ -61,15 +65,50 @@ def stalled_q(*, now):
     return Q(status__in=dataset_statuses(JobStatus.RUNNING), updated_at__lte=now - conf.stall_after())
 
 
+_MISSING = object()
+
+
+def learned_import_speed(using="default"):
+    """Return the import speed of `Dataset.objects.import_speed()`, cached for `JOBS_PROGRESS_CACHE`."""
+    key = ":".join(
+        ["jobs.import_speed", using, str(conf.progress_history().total_seconds()), str(conf.progress_min_sample())]
+        + sorted(dataset_statuses(JobStatus.COMPLETED))
+    )
+    speed = cache.get(key, default=_MISSING)
+    if speed is _MISSING:
+        speed = Dataset.objects.using(using).import_speed()
+        cache.set(key, speed, timeout=conf.progress_cache().total_seconds())
+    return speed
+
+
+def share_import_speed(datasets, using):
+    """Give the datasets of one list one lazily fetched import speed, so the list costs at most one query for it."""
+    speed = functools.cache(functools.partial(learned_import_speed, using))
+    for dataset in datasets:
+        dataset._import_speed = speed
+        yield dataset
+
+
+class JobIterable(ModelIterable):
+    """Datasets that share one lazily fetched import speed."""
+
+    def __iter__(self):
+        return share_import_speed(super().__iter__(), self.queryset.db)
+
+
 class DatasetQuerySet(models.QuerySet):
     """Datasets, and the rules that turn them into background jobs."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._iterable_class = JobIterable
 
     def owned_by(self, user):
         """Keep the datasets uploaded by `user`."""
         return self.filter(created_by=user.pk)
 
     def with_job_fields(self, *, now=None):
-        """Annotate `job_status`, `job_stalled`, `job_type` and `finished_at` as they are at `now`."""
+        """Annotate `job_status`, `job_stalled`, `job_type`, `finished_at` and `job_elapsed` as they are at `now`."""
         now = now or timezone.now()
         stalled = stalled_q(now=now)
         status_whens = [When(stalled, then=Value(JobStatus.FAILED.value))] + [
@@ -88,6 +127,10 @@ class DatasetQuerySet(models.QuerySet):
                 When(status__in=finished, then=Greatest(F("updated_at"), F("created_at"))),
                 default=None,
                 output_field=models.DateTimeField(),
+            ),
+        ).annotate(
+            job_elapsed=models.ExpressionWrapper(
+                Coalesce(F("finished_at"), Value(now)) - F("created_at"), output_field=models.DurationField()
             ),
         )
 
@@ -159,6 +202,36 @@ class DatasetQuerySet(models.QuerySet):
         """Return `user`'s jobs as the rules list them at `now`, in job order (unbounded)."""
         return self.owned_by(user).jobs(now=now)
 
+    def import_history(self, *, now=None):
+        """Keep the completed imports with a file size updated within `JOBS_PROGRESS_HISTORY` before `now`."""
+        now = now or timezone.now()
+        return self.filter(
+            status__in=dataset_statuses(JobStatus.COMPLETED),
+            updated_at__gte=now - conf.progress_history(),
+            updated_at__gt=F("created_at"),
+            file_size__gte=0,
+        )
+
+    def import_speed(self, *, now=None):
+        """Learn how fast imports run from the import history, in one query; None with too little history."""
+        history = self.import_history(now=now).order_by()
+        seconds = Seconds(F("updated_at") - F("created_at"))
+        # The split between the smaller and the larger half: the median size, as a subquery of the same query.
+        split = Subquery(history.annotate(group=Value(1)).values("group").values(median=Median("file_size")))
+        small, large = Q(file_size__lte=split), Q(file_size__gt=split)
+        medians = history.aggregate(
+            sample=Count("pk"),
+            small_size=Median("file_size", filter=small),
+            small_seconds=Median(seconds, filter=small),
+            large_size=Median("file_size", filter=large),
+            large_seconds=Median(seconds, filter=large),
+            size=Median("file_size"),
+            seconds=Median(seconds),
+        )
+        if medians["sample"] < max(conf.progress_min_sample(), 1):
+            return None
+        return progress.ImportSpeed.from_medians(**medians)
+
     def update(self, **kwargs):
         raise ReadOnlyTableError("update datasets")
 
@@ -190,7 +263,8 @@ class DatasetManager(models.Manager.from_queryset(DatasetQuerySet)):
     def jobs_page_for(self, user, *, job_statuses=(), job_types=(), now=None):
         """Return the endpoint's answer: `user`'s jobs of the given statuses and types, bounded, with list totals."""
         key = (self.db, tuple(sorted(set(job_statuses))), tuple(sorted(set(job_types))), conf.rules_key())
-        return compiled(jobs_page_queryset, *key).run(user.pk, now or timezone.now())
+        jobs = compiled(jobs_page_queryset, *key).run(user.pk, now or timezone.now())
+        return list(share_import_speed(jobs, self.db))
 
 
 def jobs_page_queryset(using, job_statuses, job_types, rules_key):
@@ -247,9 +321,29 @@ class Dataset(models.Model):
         return self.created_at
 
     @property
+    def import_speed(self):
+        """The learned import speed this dataset's estimates use; None when progress is fixed or unknown."""
+        if not conf.estimates_progress():
+            return None
+        if "_import_speed" not in self.__dict__:
+            self._import_speed = functools.cache(functools.partial(learned_import_speed, self._state.db or "default"))
+        return self._import_speed()
+
+    @property
     def progress(self):
-        """How far the job is, 0-100; None when the dataset is not a job."""
-        return FIXED_PROGRESS.get(self.job_status)
+        """How far the job is, 0-100 (a failed one: where it stopped); None when the dataset is not a job."""
+        fixed = FIXED_PROGRESS.get(self.job_status)
+        if fixed is None or self.job_status == JobStatus.COMPLETED or self.file_size is None:
+            return fixed
+        estimate = progress.progress_percent(self.file_size, self.job_elapsed.total_seconds(), self.import_speed)
+        return fixed if estimate is None else estimate
+
+    @property
+    def remaining_seconds(self):
+        """Estimated whole seconds until a running job is done; None when not running or not estimated."""
+        if self.job_status != JobStatus.RUNNING or self.file_size is None:
+            return None
+        return progress.remaining_seconds(self.file_size, self.job_elapsed.total_seconds(), self.import_speed)
 
     @property
     def error(self):

@@ -4,6 +4,7 @@ import datetime
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import router
 from model_bakery import baker
 from rest_framework.test import APIClient
@@ -24,6 +25,14 @@ def now():
     """Freeze the clock at NOW, so tokens, rules and payloads all see the same moment."""
     with time_machine.travel(NOW, tick=False):
         yield NOW
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Start every test with an empty cache, so no learned import speed leaks from one test to the next."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -72,3 +72,15 @@ def test_prepare_demo_creates_marks_and_fills_a_table_then_refreshes_it(no_datas
         ("products.json", "completed"),
         ("sales-2025.csv", "running"),
     ]
+
+
+def test_demo_history_makes_the_progress_estimate_kick_in(no_datasets_table, now):
+    run("prepare_demo")
+
+    alice = get_user_model().objects.get(username="alice")
+    jobs = {job.filename: job for job in Dataset.objects.jobs_for(alice)}
+    running = [jobs[name] for name in ("customers.xlsx", "sales-2025.csv")]
+    failed = [jobs[name] for name in ("orders.parquet", "inventory.csv", "big-history.csv")]
+    assert Dataset.objects.import_speed().sample >= 10
+    assert all(1 < job.progress < 99 and job.progress != 50 and job.remaining_seconds > 0 for job in running)
+    assert all(0 < job.progress < 99 and job.remaining_seconds is None for job in failed)

@@ -18,7 +18,11 @@ def history(user, other_user, make_dataset):
 
 
 def as_rows(jobs):
-    return [(job.pk, job.job_status, job.finished_at, job.error, job.running_total, job.listed_total) for job in jobs]
+    return [
+        (job.pk, job.job_status, job.finished_at, job.error, job.progress, job.remaining_seconds, job.running_total,
+         job.listed_total)
+        for job in jobs
+    ]
 
 
 @pytest.mark.parametrize(

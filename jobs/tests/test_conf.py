@@ -36,3 +36,26 @@ def test_suite_runs_on_the_database_ci_asked_for():
     expected = os.environ.get("EXPECTED_DB_VENDOR", connection.vendor)
 
     assert connection.vendor == expected
+
+
+def test_progress_defaults_are_the_documented_ones():
+    assert (
+        conf.estimates_progress(),
+        conf.progress_history(),
+        conf.progress_min_sample(),
+        conf.progress_cache(),
+    ) == (True, datetime.timedelta(days=7), 10, datetime.timedelta(minutes=1))
+
+
+def test_progress_settings_override_the_defaults_at_call_time(settings):
+    settings.JOBS_PROGRESS = "fixed"
+    settings.JOBS_PROGRESS_HISTORY = datetime.timedelta(days=30)
+    settings.JOBS_PROGRESS_MIN_SAMPLE = 3
+    settings.JOBS_PROGRESS_CACHE = datetime.timedelta(seconds=5)
+
+    assert (
+        conf.estimates_progress(),
+        conf.progress_history(),
+        conf.progress_min_sample(),
+        conf.progress_cache(),
+    ) == (False, datetime.timedelta(days=30), 3, datetime.timedelta(seconds=5))

@@ -4,7 +4,8 @@ import uuid
 import pytest
 from django.db import connection, router
 
-from jobs.models import Dataset, ReadOnlyTableError
+from jobs import progress
+from jobs.models import Dataset, ReadOnlyTableError, learned_import_speed
 from jobs.reference_schema import datasets_table_problems
 
 from .conftest import NOW, ago
@@ -293,3 +294,97 @@ def test_missing_table_is_named_as_a_problem():
         cursor.execute("DROP TABLE datasets")
 
     assert datasets_table_problems() == ["The datasets table does not exist."]
+
+
+MIB = 1_048_576
+
+# Known history: 11 completed imports taking 5 s plus 64 KiB/s, and one odd one that took an hour.
+HISTORY = [(size * MIB, 5 + size * 16) for size in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)] + [(6 * MIB, 3600)]
+
+
+@pytest.fixture
+def history(other_user, make_dataset):
+    """Insert HISTORY as completed imports, finished a day ago, of another user."""
+
+    def make(rows=HISTORY, **fields):
+        for size, seconds in rows:
+            finished = ago(days=1)
+            fields = {"status": "inactive", "updated_at": finished, **fields}
+            started = finished - datetime.timedelta(seconds=seconds)
+            make_dataset(created_by=other_user.pk, file_size=size, created_at=started, **fields)
+
+    return make
+
+
+def test_import_speed_is_learned_from_the_medians_of_the_history(history, now):
+    history()
+    # Excluded: too old, failed, running, without a size, not yet started.
+    history([(MIB, 1)], updated_at=ago(days=8))
+    history([(MIB, 1)], status="error")
+    history([(MIB, 1)], status="new")
+    history([(None, 1)])
+
+    assert Dataset.objects.import_speed() == progress.ImportSpeed(throughput=65_536.0, overhead=5.0, sample=12)
+
+
+def test_import_speed_window_and_minimum_come_from_settings(history, now, settings):
+    history()
+    settings.JOBS_PROGRESS_MIN_SAMPLE = 13
+    too_few = Dataset.objects.import_speed()
+    settings.JOBS_PROGRESS_MIN_SAMPLE = 1
+    settings.JOBS_PROGRESS_HISTORY = datetime.timedelta(hours=23)
+
+    assert (too_few, Dataset.objects.import_speed()) == (None, None)
+
+
+def test_completed_statuses_of_the_history_come_from_the_status_map(history, now, settings):
+    history(status="ready")
+    settings.JOBS_STATUS_MAP = {"new": "running", "ready": "completed"}
+
+    assert Dataset.objects.import_speed().throughput == 65_536.0
+
+
+def test_learned_import_speed_is_cached(history, now, django_assert_num_queries):
+    history()
+    with django_assert_num_queries(1):
+        first = learned_import_speed()
+    history()
+
+    with django_assert_num_queries(0):
+        assert learned_import_speed() == first
+
+
+@pytest.mark.parametrize(
+    ("status", "file_size", "created", "updated", "expected"),
+    [
+        # 10 MiB: expected 165 s. Running 66 s: 40 %, 99 s left.
+        ("new", 10 * MIB, 66, 0, ("running", 40, 99)),
+        # Clock skew: created in the future.
+        ("new", 10 * MIB, -60, -60, ("running", 1, 165)),
+        # Past its expected time: slowing, no estimate of the rest.
+        ("new", 10 * MIB, 330, 0, ("running", 96, None)),
+        # Failed after 33 s: where it stopped.
+        ("error", 10 * MIB, 120, 87, ("failed", 20, None)),
+        # Stalled: at the stall moment, an hour after its last update: 4600 s of the expected 16005 s.
+        ("new", 1000 * MIB, 5000, 4000, ("failed", 28, None)),
+        ("inactive", 10 * MIB, 30, 0, ("completed", 100, None)),
+        # No size: the fixed values.
+        ("new", None, 66, 0, ("running", 50, None)),
+        ("error", None, 66, 0, ("failed", 0, None)),
+    ],
+)
+def test_progress_is_estimated_from_size_and_elapsed_time(
+    user, history, make_dataset, now, status, file_size, created, updated, expected
+):
+    history()
+    make_dataset(
+        created_by=user.pk,
+        status=status,
+        file_size=file_size,
+        created_at=ago(seconds=created),
+        updated_at=ago(seconds=updated),
+    )
+
+    [job] = jobs_of(user)
+
+    assert (job.job_status, job.progress, job.remaining_seconds) == expected

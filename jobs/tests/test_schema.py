@@ -26,7 +26,9 @@ def test_schema_is_valid_openapi_and_describes_background_job_as_the_frontend_ty
     assert resolve(schema, job["type"])["enum"] == ["import", "export", "validation", "processing"]
     assert resolve(schema, job["status"])["enum"] == ["running", "completed", "failed"]
     assert (job["progress"]["type"], job["progress"]["minimum"], job["progress"]["maximum"]) == ("integer", 0, 100)
-    assert set(job) == {"id", "type", "status", "progress", "filename", "started_at", "finished_at", "error"}
+    assert set(job) == {"id", "type", "status", "progress", "filename", "started_at", "finished_at", "error",
+                        "remaining_seconds"}
+    assert (job["remaining_seconds"]["type"], job["remaining_seconds"]["minimum"]) == ("integer", 0)
 
 
 def test_schema_describes_the_errors_and_the_bearer_scheme(client):

@@ -3,6 +3,7 @@ import uuid
 
 import jwt
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
@@ -69,6 +70,7 @@ def test_active_jobs_answer_the_whole_contract(auth_client, user, other_user, ma
             "started_at": "2025-12-19T09:50:00Z",
             "finished_at": None,
             "error": None,
+            "remaining_seconds": None,
         },
         {
             "id": "880e8400-e29b-41d4-a716-446655440003",
@@ -79,6 +81,7 @@ def test_active_jobs_answer_the_whole_contract(auth_client, user, other_user, ma
             "started_at": "2025-12-19T08:45:00Z",
             "finished_at": "2025-12-19T09:50:00Z",
             "error": "Import stalled: no update since 2025-12-19T08:50:00Z.",
+            "remaining_seconds": None,
         },
         {
             "id": "660e8400-e29b-41d4-a716-446655440001",
@@ -89,6 +92,7 @@ def test_active_jobs_answer_the_whole_contract(auth_client, user, other_user, ma
             "started_at": "2025-12-19T09:30:00Z",
             "finished_at": "2025-12-19T09:40:00Z",
             "error": None,
+            "remaining_seconds": None,
         },
         {
             "id": "770e8400-e29b-41d4-a716-446655440002",
@@ -99,6 +103,7 @@ def test_active_jobs_answer_the_whole_contract(auth_client, user, other_user, ma
             "started_at": "2025-12-19T09:20:00Z",
             "finished_at": "2025-12-19T09:20:30Z",
             "error": "Sheet 'Orders' is empty.",
+            "remaining_seconds": None,
         },
     ]
 
@@ -138,6 +143,112 @@ def test_endpoint_reads_the_datasets_in_one_query(auth_client, user, make_datase
         response = auth_client.get(URL)
 
     assert len(response.json()) == 20
+
+
+MIB = 1_048_576
+
+
+@pytest.fixture
+def history(other_user, make_dataset):
+    """Twelve completed imports of another user, a day ago, taking 5 s plus 1 s per 64 KiB."""
+    for size in range(1, 13):
+        make_dataset(
+            created_by=other_user.pk,
+            status="inactive",
+            file_size=size * MIB,
+            created_at=ago(days=1, seconds=5 + size * 16),
+            updated_at=ago(days=1),
+        )
+
+
+def test_progress_is_estimated_from_the_import_history(auth_client, user, history, make_dataset):
+    make_dataset(
+        id=uuid.UUID("550e8400-e29b-41d4-a716-446655440000"),
+        created_by=user.pk,
+        original_filename="sales-2025.csv",
+        file_size=10 * MIB,
+        status="new",
+        created_at=ago(seconds=66),
+    )
+    make_dataset(
+        id=uuid.UUID("770e8400-e29b-41d4-a716-446655440002"),
+        created_by=user.pk,
+        original_filename="orders.xlsx",
+        file_size=10 * MIB,
+        status="error",
+        created_at=ago(minutes=10),
+        updated_at=ago(minutes=10, seconds=-33),
+    )
+
+    response = auth_client.get(URL)
+
+    assert response.json() == [
+        {
+            "id": "550e8400-e29b-41d4-a716-446655440000",
+            "type": "import",
+            "status": "running",
+            "progress": 40,
+            "filename": "sales-2025.csv",
+            "started_at": "2025-12-19T09:58:54Z",
+            "finished_at": None,
+            "error": None,
+            "remaining_seconds": 99,
+        },
+        {
+            "id": "770e8400-e29b-41d4-a716-446655440002",
+            "type": "import",
+            "status": "failed",
+            "progress": 20,
+            "filename": "orders.xlsx",
+            "started_at": "2025-12-19T09:50:00Z",
+            "finished_at": "2025-12-19T09:50:33Z",
+            "error": "Import failed.",
+            "remaining_seconds": None,
+        },
+    ]
+
+
+def test_running_bar_moves_between_polls(auth_client, user, history, make_dataset):
+    make_dataset(created_by=user.pk, file_size=10 * MIB, status="new", created_at=ago(seconds=66))
+
+    polls = []
+    for poll in range(4):
+        with time_machine.travel(NOW + datetime.timedelta(seconds=30 * poll), tick=False):
+            [job] = auth_client.get(URL).json()
+        polls.append((job["progress"], job["remaining_seconds"]))
+
+    assert polls == [(40, 99), (58, 69), (76, 39), (88, 9)]
+
+
+def test_fixed_progress_setting_switches_the_estimate_off(
+    auth_client, user, history, make_dataset, settings, django_assert_num_queries
+):
+    settings.JOBS_PROGRESS = "fixed"
+    make_dataset(created_by=user.pk, file_size=10 * MIB, status="new", created_at=ago(seconds=66))
+
+    # No import speed is learned: the user and the datasets.
+    with django_assert_num_queries(2):
+        [job] = auth_client.get(URL).json()
+
+    assert (job["progress"], job["remaining_seconds"]) == (50, None)
+
+
+def test_import_speed_costs_one_query_per_cache_period(
+    auth_client, user, history, make_dataset, django_assert_num_queries
+):
+    for minutes in range(20):
+        status = ("new", "inactive", "error")[minutes % 3]
+        make_dataset(created_by=user.pk, status=status, file_size=MIB, updated_at=ago(minutes=minutes))
+
+    # The user, the import speed (learned once for the whole list), the datasets.
+    with django_assert_num_queries(3):
+        first = auth_client.get(URL)
+    # Cached: the same two queries as without estimates.
+    with django_assert_num_queries(2):
+        second = auth_client.get(URL)
+
+    assert len(first.json()) == len(second.json()) == 20
+    assert {job["progress"] for job in first.json()} - {0, 50, 100}
 
 
 def test_session_login_is_accepted(client, user, make_dataset, now):
