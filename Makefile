@@ -19,6 +19,7 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	touch $@
 
 # Development server on the embedded SQLite database (or DATABASE_URL), with demo data.
+# `make run LIVE_DEMO=1` also plays the imports service, so the dashboard at / moves.
 run: export DJANGO_DEBUG ?= 1
 run: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --noinput
@@ -30,7 +31,13 @@ run: $(VENV)/.runtime
 	  echo "" && \
 	  echo "curl -s -H 'Authorization: Bearer $$TOKEN' http://$(HOST):$(PORT)/api/v2/jobs/active" && \
 	  echo ""
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@if [ -n "$(LIVE_DEMO)" ]; then \
+	  echo "Live demo: uploads start, finish and fail every few seconds (log: play_demo.log)"; \
+	  $(BIN)/python manage.py play_demo > play_demo.log 2>&1 & DEMO=$$!; trap "kill $$DEMO" EXIT INT TERM; \
+	  $(BIN)/python manage.py runserver $(HOST):$(PORT); \
+	else \
+	  $(BIN)/python manage.py runserver $(HOST):$(PORT); \
+	fi
 
 # The whole suite, on SQLite by default or on the database DATABASE_URL names.
 # Tests speak plain HTTP to the test client, as a pod behind the TLS proxy does.
@@ -47,6 +54,7 @@ lint: $(VENV)/.dev
 serve: $(VENV)/.runtime
 	@test -n "$$DJANGO_SECRET_KEY" || { echo "make serve runs in production mode: set DJANGO_SECRET_KEY."; exit 1; }
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
 	DJANGO_DEBUG=0 $(BIN)/gunicorn -c python:databiz.gunicorn databiz.wsgi
 
 # The polling benchmark (PostgreSQL and wrk required; see docs/performance.md).

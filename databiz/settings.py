@@ -79,6 +79,7 @@ SILENCED_SYSTEM_CHECKS = [
 # APPLICATIONS
 
 INSTALLED_APPS = [
+    "databiz.dashboard",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -99,6 +100,7 @@ MIDDLEWARE = [
     "jobs.middleware.ApiRequestLogMiddleware",
     "jobs.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -202,6 +204,19 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves the collected files in production (`make serve` runs collectstatic), compressed.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# DASHBOARD
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+# Seconds between polls until the server's X-Poll-Interval says otherwise.
+DASHBOARD_POLL_INTERVAL = float(os.environ.get("DASHBOARD_POLL_INTERVAL", 10))
 
 # REST FRAMEWORK
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v2/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/v2/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
+    path("", include("databiz.dashboard.urls")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),

@@ -147,3 +147,53 @@ def prepare_demo(*, using="default"):
         return None
     users = demo_users()
     return {"created_table": created, "users": sorted(users), "datasets": replace_demo_datasets(users, using=using)}
+
+
+DEMO_ERRORS = (
+    "Column 'amount' holds text where numbers were expected (row 88).",
+    "The file is not valid UTF-8 (byte 0xff at offset 1,024).",
+    "Sheet 'Data' is empty.",
+)
+DEMO_FILES = ("invoices", "leads", "shipments", "payroll", "survey", "inventory", "web-events")
+
+
+def demo_import_seconds(file_size):
+    """Return how long the demo's imports service takes for a file: a few seconds plus 200 kB/s."""
+    return 5 + file_size / 200_000
+
+
+def start_demo_stall(users, *, now, using="default"):
+    """Leave one of alice's uploads stalled: still `new`, last updated just over JOBS_STALL_AFTER ago."""
+    moment = now - timedelta(minutes=61)
+    Dataset._base_manager.using(using).bulk_create([Dataset(
+        id=uuid.uuid4(), name="stalled-upload", original_filename="stalled-upload.csv", file_type="csv",
+        file_size=5_000_000, status="new", created_by=users["alice"].pk, created_at=moment, updated_at=moment,
+    )])
+
+
+def play_demo_step(users, *, rng, now=None, using="default"):
+    """Play the imports service for one tick: finish uploads that are due, start new ones; return what it did."""
+    now = now or timezone.now()
+    datasets = Dataset._base_manager.using(using)
+    finished = started = 0
+    for dataset in datasets.filter(created_by__in=[u.pk for u in users.values()], status="new",
+                                   updated_at__gt=now - timedelta(minutes=30)):
+        if (now - dataset.created_at).total_seconds() < demo_import_seconds(dataset.file_size or 0):
+            continue
+        failed = rng.random() < 0.25
+        datasets.filter(pk=dataset.pk).update(
+            status="error" if failed else "inactive",
+            error_message=rng.choice(DEMO_ERRORS) if failed else None,
+            updated_at=now,
+        )
+        finished += 1
+    for user in (users["alice"], users["bob"]):
+        if rng.random() < 0.4:
+            name = f"{rng.choice(DEMO_FILES)}-{now:%H%M%S}"
+            datasets.bulk_create([Dataset(
+                id=uuid.uuid4(), name=name, original_filename=f"{name}.csv", file_type="csv",
+                file_size=rng.randint(1_000_000, 12_000_000), status="new", created_by=user.pk,
+                created_at=now, updated_at=now,
+            )])
+            started += 1
+    return {"finished": finished, "started": started}

@@ -1,0 +1,147 @@
+// The reference poller of GET /api/v2/jobs/active: what the frontend's useBackgroundJobs hook should do.
+// One request at a time; the next is scheduled only when the last one settled. Paused while the tab is hidden,
+// refreshed at once when it is shown. Sends If-None-Match, follows X-Poll-Interval, backs off with jitter on
+// errors (honouring Retry-After), and sends the user to the login page on 401.
+(function () {
+  "use strict";
+
+  const widget = document.getElementById("jobs-widget");
+  const jobsUrl = widget.dataset.jobsUrl;
+  const loginUrl = widget.dataset.loginUrl;
+  const baseInterval = Number(widget.dataset.pollInterval) * 1000;
+  const maxBackoff = 5 * 60 * 1000;
+  const badge = document.getElementById("running-count");
+  const statusLine = document.getElementById("status-line");
+  const emptyState = document.getElementById("empty-state");
+  const list = document.getElementById("job-list");
+  const template = document.getElementById("job-template");
+  const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+
+  let etag = null;
+  let jobs = [];
+  let failures = 0;
+  let timer = null;
+  let inFlight = false;
+
+  class HttpError extends Error {
+    constructor(response) {
+      super(`HTTP ${response.status}`);
+      this.response = response;
+    }
+  }
+
+  function secondsHeader(response, name) {
+    const value = response && response.headers.get(name);
+    const seconds = value === null || value === undefined ? NaN : Number(value);
+    return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : null;
+  }
+
+  function backoff(attempt, retryAfter) {
+    const exponential = Math.min(baseInterval * 2 ** attempt, maxBackoff);
+    const jittered = exponential / 2 + Math.random() * (exponential / 2);
+    return Math.max(jittered, retryAfter || 0);
+  }
+
+  function ago(timestamp) {
+    const seconds = Math.round((Date.parse(timestamp) - Date.now()) / 1000);
+    const steps = [["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+    for (const [unit, size] of steps) {
+      if (Math.abs(seconds) >= size || unit === "second") {
+        return relative.format(Math.trunc(seconds / size), unit);
+      }
+    }
+    return "";
+  }
+
+  function renderJob(job) {
+    const item = template.content.firstElementChild.cloneNode(true);
+    item.dataset.jobId = job.id;
+    item.querySelector(".job-filename").textContent = job.filename;
+    const chip = item.querySelector(".chip");
+    chip.textContent = job.status;
+    chip.classList.add(job.status);
+    const bar = item.querySelector("progress");
+    bar.value = job.progress;
+    bar.setAttribute("aria-label", `${job.filename}: ${job.progress}%`);
+    item.querySelector(".job-percent").textContent = `${job.progress}%`;
+    const started = item.querySelector(".job-started");
+    started.dateTime = job.started_at;
+    started.title = new Date(job.started_at).toLocaleString();
+    started.textContent = ago(job.started_at);
+    if (job.error) {
+      const error = item.querySelector(".job-error");
+      error.textContent = job.error;
+      error.hidden = false;
+    }
+    return item;
+  }
+
+  function render(response) {
+    const header = response.headers.get("X-Jobs-Running");
+    const running = header !== null ? Number(header) : jobs.filter((job) => job.status === "running").length;
+    badge.textContent = String(running);
+    badge.setAttribute("aria-label", `Running jobs: ${running}`);
+    list.replaceChildren(...jobs.map(renderJob));
+    emptyState.hidden = jobs.length > 0;
+  }
+
+  function setStatus(text, retrying) {
+    statusLine.textContent = text;
+    statusLine.classList.toggle("retrying", retrying);
+  }
+
+  function schedule(delay) {
+    clearTimeout(timer);
+    if (!document.hidden) {
+      timer = setTimeout(poll, delay);
+    }
+  }
+
+  async function poll() {
+    if (inFlight) {
+      return;
+    }
+    inFlight = true;
+    clearTimeout(timer);
+    let delay = baseInterval;
+    try {
+      const headers = { Accept: "application/json" };
+      if (etag) {
+        headers["If-None-Match"] = etag;
+      }
+      const response = await fetch(jobsUrl, { headers, credentials: "same-origin", cache: "no-store" });
+      if (response.status === 401) {
+        window.location.assign(`${loginUrl}?next=${encodeURIComponent(window.location.pathname)}`);
+        return;
+      }
+      if (response.status !== 304 && !response.ok) {
+        throw new HttpError(response);
+      }
+      if (response.status === 200) {
+        jobs = await response.json();
+        etag = response.headers.get("ETag");
+      }
+      render(response);
+      failures = 0;
+      delay = secondsHeader(response, "X-Poll-Interval") || baseInterval;
+      setStatus(`Updated ${new Date().toLocaleTimeString()}`, false);
+    } catch (error) {
+      failures += 1;
+      delay = backoff(failures, secondsHeader(error.response, "Retry-After"));
+      const reason = error.response ? `the server answered ${error.response.status}` : "the network failed";
+      setStatus(`Retrying in ${Math.ceil(delay / 1000)} s: ${reason}.`, true);
+    } finally {
+      inFlight = false;
+    }
+    schedule(delay);
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) {
+      clearTimeout(timer);
+    } else {
+      poll();
+    }
+  });
+  poll();
+})();

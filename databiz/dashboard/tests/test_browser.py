@@ -1,0 +1,183 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright against a live server."""
+import datetime
+import os
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
+from django.db import connections, router
+from django.utils import timezone
+from playwright.sync_api import expect, sync_playwright
+
+from jobs.models import Dataset
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+PASSWORD = "correct-horse-battery"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium; a machine without it fails here, it never skips."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def fast_polling(settings):
+    """Poll twice a second, and let the server's hint say the same, instead of waiting 10 s between polls."""
+    settings.DASHBOARD_POLL_INTERVAL = 0.5
+    settings.JOBS_POLL_INTERVAL = datetime.timedelta(seconds=0.5)
+    settings.JOBS_IDLE_POLL_INTERVAL = datetime.timedelta(seconds=0.5)
+
+
+@pytest.fixture
+def people(transactional_db):
+    make = get_user_model().objects.create_user
+    return make("alice", password=PASSWORD), make("bob", password=PASSWORD)
+
+
+@pytest.fixture
+def rows(people):
+    """Insert datasets for alice and bob, and remove them afterwards: flush skips the unmanaged table."""
+    using = router.db_for_read(Dataset)
+    inserted = []
+
+    def insert(owner, **fields):
+        now = timezone.now()
+        fields = {"name": "x", "created_at": now - datetime.timedelta(minutes=3), "updated_at": now, **fields}
+        dataset = Dataset(id=uuid.uuid4(), created_by=owner.pk, **fields)
+        Dataset._base_manager.using(using).bulk_create([dataset])
+        inserted.append(dataset)
+        return dataset
+
+    yield insert
+    with connections[using].cursor() as cursor:
+        cursor.execute("DELETE FROM datasets")
+
+
+@pytest.fixture
+def page(browser, live_server, fast_polling):
+    context = browser.new_context(viewport={"width": 1000, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(8000)
+    yield page
+    context.close()
+
+
+def sign_in(page, live_server, username="alice"):
+    page.goto(live_server.url + "/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/$"))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(live_server.url + "/")
+
+
+def job_item(page, filename):
+    return page.locator(".job", has=page.locator(".job-filename", has_text=filename))
+
+
+def test_badge_and_list_show_the_users_jobs_field_by_field(page, live_server, people, rows):
+    alice, bob = people
+    rows(alice, original_filename="sales.csv", status="new")
+    rows(alice, original_filename="customers.csv", status="new")
+    minute = datetime.timedelta(minutes=1)
+    rows(alice, original_filename="products.csv", status="inactive", updated_at=timezone.now() - minute)
+    rows(alice, original_filename="orders.csv", status="error", error_message="Sheet 'Orders' is empty.",
+         updated_at=timezone.now() - 2 * minute)
+    rows(alice, original_filename="old.csv", status="archived")
+    rows(bob, original_filename="bobs-secret.csv", status="new")
+
+    sign_in(page, live_server)
+
+    expect(page.locator("#running-count")).to_have_text("2")
+    expect(page.locator(".job")).to_have_count(4)
+    expect(page.locator(".job-filename")).to_have_text(["customers.csv", "sales.csv", "products.csv", "orders.csv"])
+    expect(page.locator(".chip")).to_have_text(["running", "running", "completed", "failed"])
+    expect(page.locator(".job-percent")).to_have_text(["50%", "50%", "100%", "0%"])
+    expect(job_item(page, "orders.csv").locator(".job-error")).to_have_text("Sheet 'Orders' is empty.")
+    expect(job_item(page, "sales.csv").locator(".job-error")).to_be_hidden()
+    expect(job_item(page, "sales.csv").locator("time")).to_have_text("3 minutes ago")
+    expect(page.locator("#status-line")).to_have_text(re.compile(r"^Updated "))
+    assert "bobs-secret.csv" not in page.content()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
+    assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
+
+
+def test_an_import_that_finishes_shows_completed_after_the_next_poll(page, live_server, people, rows):
+    dataset = rows(people[0], original_filename="sales.csv", status="new")
+    sign_in(page, live_server)
+    expect(page.locator(".chip")).to_have_text(["running"])
+
+    Dataset._base_manager.using(router.db_for_read(Dataset)).filter(pk=dataset.pk).update(
+        status="inactive", updated_at=timezone.now()
+    )
+
+    expect(page.locator(".chip")).to_have_text(["completed"])
+    expect(page.locator("#running-count")).to_have_text("0")
+
+
+def test_empty_state_when_there_is_nothing(page, live_server, people, rows):
+    rows(people[1], original_filename="bobs.csv", status="new")
+
+    sign_in(page, live_server)
+
+    expect(page.locator("#empty-state")).to_be_visible()
+    expect(page.locator(".job")).to_have_count(0)
+
+
+def test_a_503_shows_retrying_and_the_page_recovers(page, live_server, people, rows):
+    rows(people[0], original_filename="sales.csv", status="new")
+    sign_in(page, live_server)
+    expect(page.locator(".job")).to_have_count(1)
+    using = router.db_for_read(Dataset)
+
+    with connections[using].cursor() as cursor:
+        cursor.execute("ALTER TABLE datasets RENAME COLUMN status TO state")  # a real fault: the server answers 503
+    try:
+        expect(page.locator("#status-line")).to_have_text(re.compile(r"^Retrying in \d+ s: the server answered 503"))
+        expect(page.locator("#status-line")).to_have_class(re.compile("retrying"))
+        expect(page.locator(".job-filename")).to_have_text(["sales.csv"])  # the last good list stays
+    finally:
+        with connections[using].cursor() as cursor:
+            cursor.execute("ALTER TABLE datasets RENAME COLUMN state TO status")
+
+    expect(page.locator("#status-line")).to_have_text(re.compile(r"^Updated "), timeout=15000)
+
+
+def test_an_expired_session_goes_to_the_login_page(page, live_server, people, rows):
+    sign_in(page, live_server)
+    expect(page.locator("#status-line")).to_have_text(re.compile(r"^Updated "))
+
+    Session.objects.all().delete()
+
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=(/|%2F)$"))
+
+
+def test_phone_width_has_no_sideways_scrolling(browser, live_server, fast_polling, people, rows):
+    rows(people[0], original_filename="a-very-long-file-name-from-the-finance-team-2025-q4-final-v3.csv",
+         status="error", error_message="x" * 300)
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    sign_in(page, live_server)
+    expect(page.locator(".job")).to_have_count(1)
+
+    width = page.evaluate("document.documentElement.scrollWidth")
+    page.screenshot(path=ARTIFACTS / "dashboard-phone.png", full_page=True)
+    context.close()
+
+    assert width <= 360
