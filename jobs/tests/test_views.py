@@ -378,3 +378,11 @@ def test_writing_methods_are_not_allowed(auth_client, method):
         "GET, HEAD, OPTIONS",
         {"detail": f'Method "{method.upper()}" not allowed.'},
     )
+
+
+def test_options_describes_the_endpoint(auth_client):
+    response = auth_client.options(URL)
+
+    assert (response.status_code, response.json()["name"], response["Allow"]) == (
+        200, "Active Job List", "GET, HEAD, OPTIONS"
+    )
