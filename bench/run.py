@@ -4,7 +4,8 @@ Prints one line per scenario (`scenario=... rps=... p50_ms=... p99_ms=... errors
 and the server's peak memory, and writes them to bench-results/. Settings (environment): DATABASE_URL (PostgreSQL,
 required), BENCH_USERS (10000), BENCH_DATASETS_PER_USER (100), BENCH_DURATION (15 s), BENCH_RUNS (3),
 BENCH_CONNECTIONS ("16,64"), BENCH_SOAK (0: seconds of an extra memory soak run at 64 connections), BENCH_PORT (8090),
-BENCH_REGENERATE (1: rebuild the data set; 0 reuses it if it is there), GUNICORN_* (server settings).
+BENCH_REGENERATE (1: rebuild the data set; 0 reuses it if it is there), BENCH_AUTH (local, or external: tokens as
+DataBiz's backend signs them), GUNICORN_* (server settings).
 """
 import os
 import platform
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 MARKER_TABLE = "datasets_bench_marker"
 SECRET_KEY = "benchmark-only-secret-key-0123456789abcdef0123456789"
+ISSUER_SECRET = "benchmark-only-databiz-issuer-secret-0123456789abcdef"
 TOKEN_SAMPLE = 2000
 ERROR_MESSAGES = ["Column 'amount' is not a number.", "File is not valid UTF-8.", "Sheet 'Orders' is empty."]
 OLD_STATUSES = ["active"] * 4 + ["archived"] * 3 + ["inactive"] * 2 + ["error"]
@@ -55,6 +57,9 @@ def server_env(url):
         "DJANGO_SECRET_KEY": SECRET_KEY,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "JWT_ACCESS_TOKEN_LIFETIME": "86400",
+        # BENCH_AUTH=external: tokens as DataBiz's backend issues them (HS256, a shared secret), no user query.
+        "AUTH_MODE": os.environ.get("BENCH_AUTH", "local"),
+        "JWT_SIGNING_KEY": ISSUER_SECRET,
     }
 
 
@@ -159,11 +164,18 @@ def django_probe(env, code):
     return result.stdout
 
 
+# In external mode the bench users' ids stand for DataBiz users: their tokens are signed as DataBiz's backend would.
 TOKENS_CODE = """
+import datetime
 from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.tokens import AccessToken
+from jobs.authentication import EXTERNAL, auth_mode, issuer_backend
+exp = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
 for user in get_user_model().objects.filter(username__startswith="bench-").order_by("?")[:{n}]:
-    print(AccessToken.for_user(user))
+    if auth_mode() == EXTERNAL:
+        print(issuer_backend().encode({{"sub": str(user.pk), "exp": exp}}))
+    else:
+        print(AccessToken.for_user(user))
 """
 
 QUERIES_CODE = """

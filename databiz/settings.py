@@ -49,6 +49,25 @@ def env_int(name, default):
         raise ImproperlyConfigured(f"{name}={value!r} is not an integer.") from None
 
 
+def env_choice(name, choices, default):
+    """Read an environment variable that must be one of `choices`."""
+    value = (os.environ.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} must be one of: {', '.join(choices)}.")
+    return value
+
+
+def env_text_or_file(name):
+    """Read a text from the variable `name`, or from the file that `name`_FILE names (for PEM keys, secrets)."""
+    path = os.environ.get(f"{name}_FILE")
+    if not path:
+        return os.environ.get(name, "")
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {exc.strerror}.") from None
+
+
 # SECURITY
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -240,12 +259,40 @@ REST_FRAMEWORK = {
     },
 }
 
+# Who issues the API's Bearer tokens (README, "Plugging into DataBiz's login"): "local", this service, for users
+# of its own table (make run, the demo); "external", DataBiz's backend or its OpenID Connect provider, whose
+# tokens are verified here and whose user-id claim is the caller, with no user row.
+AUTH_MODE = env_choice("AUTH_MODE", ("local", "external"), "local")
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": env_duration("JWT_ACCESS_TOKEN_LIFETIME", timedelta(minutes=15)),
     "REFRESH_TOKEN_LIFETIME": env_duration("JWT_REFRESH_TOKEN_LIFETIME", timedelta(days=1)),
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": False,
 }
+if AUTH_MODE == "external":
+    SIMPLE_JWT.update({
+        # HS256/384/512 with JWT_SIGNING_KEY, the shared secret (never SECRET_KEY); RS*/ES*/PS* with
+        # JWT_VERIFYING_KEY (a PEM public key, or JWT_VERIFYING_KEY_FILE) or JWT_JWK_URL (an OIDC provider's JWKS).
+        "ALGORITHM": os.environ.get("JWT_ALGORITHM", "HS256").strip(),
+        "SIGNING_KEY": os.environ.get("JWT_SIGNING_KEY", ""),
+        "VERIFYING_KEY": env_text_or_file("JWT_VERIFYING_KEY"),
+        "JWK_URL": os.environ.get("JWT_JWK_URL", "").strip() or None,
+        "ISSUER": os.environ.get("JWT_ISSUER", "").strip() or None,
+        "AUDIENCE": os.environ.get("JWT_AUDIENCE", "").strip() or None,
+        # Tolerated clock skew between the issuer and this service, for exp, nbf and iat.
+        "LEEWAY": env_duration("JWT_LEEWAY", timedelta(seconds=30)),
+        "USER_ID_CLAIM": os.environ.get("JWT_USER_ID_CLAIM", "sub").strip(),
+        # Other issuers put neither simplejwt's token type nor a token id in their tokens.
+        "TOKEN_TYPE_CLAIM": None,
+        "JTI_CLAIM": None,
+        "AUTH_TOKEN_CLASSES": ("jobs.authentication.IssuerToken",),
+        "TOKEN_USER_CLASS": "jobs.authentication.IssuerUser",
+    })
+# The issuer's JWKS: how long a fetch may take, how often an unknown `kid` may trigger one, how long keys are kept.
+JWKS_TIMEOUT = env_duration("JWKS_TIMEOUT", timedelta(seconds=3))
+JWKS_MIN_REFRESH = env_duration("JWKS_MIN_REFRESH", timedelta(minutes=1))
+JWKS_MAX_AGE = env_duration("JWKS_MAX_AGE", timedelta(minutes=5))
 
 # OPENAPI (schema at /api/v2/schema, Swagger UI at /api/v2/docs, assets served from this service)
 

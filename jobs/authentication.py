@@ -1,15 +1,101 @@
-"""Bearer-token authentication for the API."""
+"""Bearer-token authentication for the API: this service's own tokens, or those of DataBiz's external issuer.
+
+`AUTH_MODE=local` (the default): simplejwt's access tokens, minted here for users of this service's user table.
+`AUTH_MODE=external`: the tokens DataBiz's backend or its OpenID Connect provider already issues, verified by
+simplejwt's token backend with the issuer's key (shared secret, PEM public key or JWKS URL); the token's user-id
+claim is the `created_by` of the caller's datasets, with no user row and no user query.
+"""
+import functools
 import uuid
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import router
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt import settings as simplejwt
 from rest_framework_simplejwt.authentication import AUTH_HEADER_TYPE_BYTES, JWTAuthentication
+from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import InvalidToken
-from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.models import TokenUser
+from rest_framework_simplejwt.tokens import UntypedToken
 
 from .compiled import PlaceholderUser, compiled
+from .jwks import IssuerKeys
+
+LOCAL, EXTERNAL = "local", "external"
+# Far above any real access token, far below what would cost a signature check anything: a cheap refusal.
+MAX_TOKEN_LENGTH = 8192
+
+
+def auth_mode():
+    """Return who issues the API's tokens: `local` (this service) or `external` (DataBiz's issuer)."""
+    return getattr(settings, "AUTH_MODE", LOCAL)
+
+
+def jwt_settings():
+    """Return simplejwt's settings as they are now (simplejwt rebinds the object when SIMPLE_JWT changes)."""
+    return simplejwt.api_settings
+
+
+def issuer_backend():
+    """Return simplejwt's token backend for the external issuer's configuration, one per process and key."""
+    jwt = jwt_settings()
+    audience = tuple(jwt.AUDIENCE) if isinstance(jwt.AUDIENCE, (list, tuple)) else jwt.AUDIENCE
+    return issuer_backend_for(
+        jwt.ALGORITHM, jwt.SIGNING_KEY, jwt.VERIFYING_KEY, audience, jwt.ISSUER, jwt.JWK_URL, jwt.LEEWAY,
+        settings.JWKS_TIMEOUT.total_seconds(), settings.JWKS_MIN_REFRESH.total_seconds(),
+        settings.JWKS_MAX_AGE.total_seconds(),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def issuer_backend_for(algorithm, signing_key, verifying_key, audience, issuer, jwk_url, leeway, *jwks):
+    """Return a token backend for one issuer configuration; its JWKS client, if any, keeps the keys it fetched."""
+    backend = TokenBackend(algorithm, signing_key, verifying_key, audience, issuer, None, leeway)
+    if jwk_url:
+        timeout, min_refresh, max_age = jwks
+        backend.jwks_client = IssuerKeys(jwk_url, timeout=timeout, min_refresh=min_refresh, max_age=max_age)
+    return backend
+
+
+class IssuerToken(UntypedToken):
+    """A token of DataBiz's external issuer, checked by simplejwt with the issuer's key, `iss`, `aud` and `exp`."""
+
+    token_type = "external"
+
+    def get_token_backend(self):
+        """Return the external issuer's backend, not the one simplejwt built for this service's own tokens."""
+        return issuer_backend()
+
+
+class IssuerUser(TokenUser):
+    """The caller an external issuer's token names: no row in this service's user table, never staff."""
+
+    is_staff = False
+    is_superuser = False
+
+    @cached_property
+    def id(self):
+        """The user-id claim as a UUID: the `created_by` of the caller's datasets."""
+        return token_user_id(self.token)
+
+    @cached_property
+    def username(self):
+        return str(self.id)
+
+    def __getattr__(self, name):
+        # simplejwt's TokenUser answers any unknown attribute from the token's claims; nothing here should.
+        raise AttributeError(name)
+
+
+def token_user_id(validated_token):
+    """Return the token's user-id claim as a UUID, or refuse the token when it is missing or not a UUID."""
+    try:
+        return uuid.UUID(str(validated_token[jwt_settings().USER_ID_CLAIM]))
+    except (KeyError, ValueError):
+        raise InvalidToken(_("Token contained no recognizable user identification")) from None
 
 
 def token_user_queryset(using):
@@ -18,7 +104,7 @@ def token_user_queryset(using):
 
 
 class BearerTokenAuthentication(JWTAuthentication):
-    """simplejwt's access-token authentication, with the scheme name matched case-insensitively (RFC 9110)."""
+    """simplejwt's Bearer authentication, with the scheme name matched in any case (RFC 9110), in either mode."""
 
     def get_raw_token(self, header):
         """Return the token of an `Authorization: <scheme> <token>` header whose scheme is Bearer in any case."""
@@ -26,14 +112,16 @@ class BearerTokenAuthentication(JWTAuthentication):
         for header_type in AUTH_HEADER_TYPE_BYTES:
             if parts and parts[0].lower() == header_type.lower():
                 parts[0] = header_type
-        return super().get_raw_token(b" ".join(parts))
+        raw_token = super().get_raw_token(b" ".join(parts))
+        if raw_token is not None and len(raw_token) > MAX_TOKEN_LENGTH:
+            raise InvalidToken(_("Token is too long"))
+        return raw_token
 
     def get_user(self, validated_token):
-        """Return the token's user, refusing unknown and inactive ones, with a query compiled once per process."""
-        try:
-            user_id = uuid.UUID(str(validated_token[api_settings.USER_ID_CLAIM]))
-        except (KeyError, ValueError):
-            raise InvalidToken(_("Token contained no recognizable user identification")) from None
+        """Return the token's user: stateless for an external issuer, else a live, active user of this service."""
+        user_id = token_user_id(validated_token)
+        if auth_mode() == EXTERNAL:
+            return IssuerUser(validated_token)
         users = compiled(token_user_queryset, router.db_for_read(get_user_model())).run(user_id)
         if not users:
             raise AuthenticationFailed(_("User not found"), code="user_not_found")

@@ -1,10 +1,19 @@
-"""System checks of the jobs app: the datasets table it reads, and its settings."""
+"""System checks of the jobs app: the datasets table it reads, its settings, and the token issuer's."""
+from urllib.parse import urlsplit
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 from django.core import checks
 from django.db import DatabaseError, router
+from rest_framework_simplejwt.backends import ALLOWED_ALGORITHMS
 
 from . import conf
+from .authentication import EXTERNAL, auth_mode, jwt_settings
 from .models import Dataset, JobStatus
 from .reference_schema import datasets_table_problems
+
+# RFC 7518 §3.2: an HMAC key at least as long as the hash, 256 bits for HS256.
+MIN_SECRET_BYTES = 32
 
 
 @checks.register()
@@ -38,3 +47,55 @@ def check_jobs_settings(app_configs=None, **kwargs):
     if conf.max_results() < 1:
         errors.append(checks.Error("JOBS_MAX_RESULTS must be at least 1.", id="jobs.E003"))
     return errors
+
+
+@checks.register(checks.Tags.security)
+def check_external_issuer(app_configs=None, **kwargs):
+    """Report an external-issuer configuration that could not verify a token, or could verify a forged one."""
+    if auth_mode() != EXTERNAL:
+        return []
+    jwt = jwt_settings()
+    if jwt.ALGORITHM not in ALLOWED_ALGORITHMS:
+        problem = (f"JWT_ALGORITHM={jwt.ALGORITHM!r} is not an algorithm simplejwt knows.", "E010")
+    elif jwt.ALGORITHM.startswith("HS"):
+        problem = shared_secret_problem(jwt.ALGORITHM, jwt.SIGNING_KEY or "", jwt.VERIFYING_KEY or jwt.JWK_URL)
+    else:
+        problem = public_key_problem(jwt.ALGORITHM, jwt.SIGNING_KEY, jwt.VERIFYING_KEY, jwt.JWK_URL)
+    if problem is None:
+        return []
+    message, code = problem
+    return [checks.Error(message, hint="See the README, \"Plugging into DataBiz's login\".", id=f"jobs.{code}")]
+
+
+def shared_secret_problem(algorithm, secret, public_key):
+    """Return (message, code) when an HS* configuration cannot verify tokens safely, else None."""
+    if not secret:
+        return f"AUTH_MODE=external with {algorithm} needs the shared secret: set JWT_SIGNING_KEY.", "E011"
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        return (f"JWT_SIGNING_KEY is {len(secret.encode())} bytes; an {algorithm} secret needs at least "
+                f"{MIN_SECRET_BYTES}.", "E012")
+    if public_key:
+        return (f"{algorithm} is a shared-secret algorithm, so a public key or JWKS URL would not be used: "
+                "set JWT_ALGORITHM to the issuer's asymmetric algorithm, or unset them.", "E013")
+    return None
+
+
+def public_key_problem(algorithm, secret, public_key, jwk_url):
+    """Return (message, code) when an asymmetric configuration has no usable public key, else None."""
+    if public_key and jwk_url:
+        return "Set JWT_VERIFYING_KEY or JWT_JWK_URL, not both.", "E014"
+    if jwk_url:
+        parts = urlsplit(jwk_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return f"JWT_JWK_URL={jwk_url!r} is not an http(s) URL.", "E015"
+        return None
+    if not public_key:
+        what = "a public key, not a shared secret (JWT_SIGNING_KEY)" if secret else "a public key"
+        return (f"AUTH_MODE=external with {algorithm} needs {what}: set JWT_VERIFYING_KEY (or "
+                "JWT_VERIFYING_KEY_FILE) to its PEM, or JWT_JWK_URL.", "E011")
+    try:
+        serialization.load_pem_public_key(public_key.encode())
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return (f"JWT_VERIFYING_KEY is not a PEM public key, which {algorithm} needs "
+                "(a shared secret goes with HS256).", "E016")
+    return None

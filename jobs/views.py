@@ -7,13 +7,17 @@ from django.conf import settings
 from django.db import DatabaseError, router
 from django.http import HttpResponse, JsonResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from jwt import PyJWKClientError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from .authentication import EXTERNAL, auth_mode, issuer_backend
 from .filters import JobFilter
+from .jwks import IssuerUnavailable
 from .metrics import scrape_registry
 from .models import Dataset, JobStatus, JobType
 from .polling import conditional_response, poll_hints
@@ -96,14 +100,24 @@ class ActiveJobListView(ListAPIView):
         return conditional_response(request, response)
 
 
-class TokenObtainView(TokenObtainPairView):
+class LocalTokensOnly:
+    """Answer 404 when tokens come from DataBiz's external issuer: this service then mints none."""
+
+    def initial(self, request, *args, **kwargs):
+        """Refuse before anything else runs when AUTH_MODE is external."""
+        if auth_mode() == EXTERNAL:
+            raise NotFound("This service issues no tokens: AUTH_MODE is external, sign in through DataBiz.")
+        super().initial(request, *args, **kwargs)
+
+
+class TokenObtainView(LocalTokensOnly, TokenObtainPairView):
     """simplejwt's token pair view, throttled per client address so password guessing stays slow."""
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
 
-class TokenRefreshThrottledView(TokenRefreshView):
+class TokenRefreshThrottledView(LocalTokensOnly, TokenRefreshView):
     """simplejwt's refresh view, throttled per client address."""
 
     throttle_classes = [ScopedRateThrottle]
@@ -127,9 +141,25 @@ def readyz(request):
         # The details stay in the log: the probe's answer is public.
         logger.warning("Readiness check failed: the datasets table cannot be read.", exc_info=True)
         problems = ["The database or the datasets table cannot be read."]
+    issuer, issuer_problems = issuer_readiness()
+    problems += issuer_problems
+    body = {"issuer": issuer} if issuer else {}
     if problems:
-        return JsonResponse({"status": "unavailable", "problems": problems}, status=503)
-    return JsonResponse({"status": "ok"})
+        return JsonResponse({"status": "unavailable", "problems": problems, **body}, status=503)
+    return JsonResponse({"status": "ok", **body})
+
+
+def issuer_readiness():
+    """Return what the readiness probe says of the external issuer's keys, and its problems (none in local mode)."""
+    if auth_mode() != EXTERNAL:
+        return None, []
+    backend = issuer_backend()
+    if backend.jwks_client is None:
+        return {"algorithm": backend.algorithm, "keys": "configured"}, []
+    try:
+        return {"algorithm": backend.algorithm, "keys": backend.jwks_client.key_ids()}, []
+    except (IssuerUnavailable, PyJWKClientError):
+        return {"algorithm": backend.algorithm, "keys": []}, ["The token issuer's signing keys cannot be fetched."]
 
 
 def metrics(request):

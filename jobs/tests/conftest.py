@@ -1,5 +1,6 @@
 """Fixtures of the jobs tests: users, a fixed `now`, datasets and API clients."""
 import datetime
+import uuid
 
 import pytest
 import time_machine
@@ -8,8 +9,12 @@ from django.core.cache import cache
 from django.db import router
 from model_bakery import baker
 from rest_framework.test import APIClient
+from rest_framework_simplejwt import authentication as simplejwt_authentication
+from rest_framework_simplejwt import settings as simplejwt_settings
+from rest_framework_simplejwt import tokens as simplejwt_tokens
 from rest_framework_simplejwt.tokens import AccessToken
 
+from jobs.authentication import issuer_backend_for
 from jobs.models import Dataset
 
 NOW = datetime.datetime(2025, 12, 19, 10, 0, tzinfo=datetime.UTC)
@@ -79,3 +84,36 @@ def auth_client(user, now):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
     return client
+
+
+# A DataBiz user: no row in this service's user table, only in the issuer's tokens and in `datasets.created_by`.
+DATABIZ_USER = uuid.UUID("3f6c9a52-1b7e-4d0a-9c1e-5b2f8e4a7d10")
+SHARED_SECRET = "databiz-backend-shared-secret-0123456789abcdef"
+
+
+@pytest.fixture
+def external_issuer(settings, monkeypatch):
+    """Switch to AUTH_MODE=external with the given simplejwt settings; returns the function that does it."""
+
+    def use(**simple_jwt):
+        settings.AUTH_MODE = "external"
+        settings.SIMPLE_JWT = {
+            "ALGORITHM": "HS256",
+            "SIGNING_KEY": SHARED_SECRET,
+            "USER_ID_CLAIM": "sub",
+            "LEEWAY": datetime.timedelta(seconds=30),
+            "TOKEN_TYPE_CLAIM": None,
+            "JTI_CLAIM": None,
+            "AUTH_TOKEN_CLASSES": ("jobs.authentication.IssuerToken",),
+            "TOKEN_USER_CLASS": "jobs.authentication.IssuerUser",
+            **simple_jwt,
+        }
+        # simplejwt rebinds its `api_settings` when SIMPLE_JWT changes, but its modules keep the object they
+        # imported: point them at the new one, as a process started with these settings would have it.
+        for module in (simplejwt_authentication, simplejwt_tokens):
+            monkeypatch.setattr(module, "api_settings", simplejwt_settings.api_settings)
+        # Each configuration gets a backend (and JWKS cache) of its own, as a fresh process would.
+        issuer_backend_for.cache_clear()
+
+    yield use
+    issuer_backend_for.cache_clear()

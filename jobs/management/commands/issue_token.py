@@ -1,19 +1,69 @@
-"""Print a fresh access token for a user, for curl and debugging."""
+"""Print an access token for curl and debugging: this service's own, or one as DataBiz's issuer would mint it."""
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from jwt import PyJWTError
+from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.tokens import AccessToken
+
+from jobs.authentication import EXTERNAL, auth_mode, issuer_backend, jwt_settings
 
 
 class Command(BaseCommand):
-    help = "Print a fresh JWT access token for an existing, active user."
+    help = (
+        "Print a fresh access token. AUTH_MODE=local: for an existing, active user of this service, by username. "
+        "AUTH_MODE=external: for a DataBiz user UUID, signed as DataBiz's backend would sign it (the shared secret, "
+        "or --private-key for RS*/ES*), so the service can be tried with curl before the frontend is switched over."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("username")
+        parser.add_argument("user", help="A username (local mode) or a DataBiz user UUID (external mode).")
+        parser.add_argument("--minutes", type=int, default=15, help="Lifetime of an external token (default 15).")
+        parser.add_argument("--private-key", type=Path, help="External mode, RS*/ES*: the issuer's PEM private key.")
 
-    def handle(self, *args, username, **options):
+    def handle(self, *args, user, minutes, private_key, **options):
+        if auth_mode() == EXTERNAL:
+            self.stdout.write(self.issuer_token(user, minutes, private_key))
+        else:
+            self.stdout.write(str(AccessToken.for_user(self.local_user(user))))
+
+    def local_user(self, username):
+        """Return the active local user named `username`, or stop with why there is none."""
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"No user named {username!r}.")
         if not user.is_active:
             raise CommandError(f"User {username!r} is inactive: tokens would be refused.")
-        self.stdout.write(str(AccessToken.for_user(user)))
+        return user
+
+    def issuer_token(self, user, minutes, private_key):
+        """Return a token for the user UUID `user` as the external issuer would mint it."""
+        try:
+            user_id = uuid.UUID(user)
+        except ValueError:
+            raise CommandError(f"AUTH_MODE is external: give a DataBiz user UUID, not {user!r}.") from None
+        if minutes < 1:
+            raise CommandError("--minutes must be at least 1.")
+        verifier = issuer_backend()
+        if private_key is not None:
+            try:
+                key = private_key.read_text()
+            except OSError as exc:
+                raise CommandError(f"{private_key}: {exc.strerror}.") from None
+            backend = TokenBackend(verifier.algorithm, key, audience=verifier.audience, issuer=verifier.issuer)
+        elif verifier.algorithm.startswith("HS"):
+            backend = verifier
+        else:
+            raise CommandError(
+                f"{verifier.algorithm} tokens are signed with the issuer's private key: pass it with --private-key."
+            )
+        now = timezone.now()
+        payload = {jwt_settings().USER_ID_CLAIM: str(user_id), "iat": now, "exp": now + timedelta(minutes=minutes)}
+        try:
+            return backend.encode(payload)
+        except (PyJWTError, ValueError, TypeError) as exc:
+            raise CommandError(f"The key cannot sign {verifier.algorithm} tokens: {exc}") from None

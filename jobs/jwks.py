@@ -1,0 +1,67 @@
+"""The external issuer's signing keys, fetched from its JWKS URL: cached, rate-limited, and an outage is a 503."""
+import logging
+import math
+import time
+
+from jwt import PyJWKClient, PyJWKClientError, PyJWKSet, PyJWKSetError
+from rest_framework import status
+from rest_framework.exceptions import APIException
+
+logger = logging.getLogger(__name__)
+
+# After a failed fetch, requests fail fast for this long instead of each waiting for the endpoint's timeout.
+RETRY_AFTER_FAILURE = 5.0
+
+
+class IssuerUnavailable(APIException):
+    """The issuer's keys cannot be fetched and none are cached: the caller's token may well be fine, so a 503."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The token issuer's signing keys cannot be fetched right now. Try again shortly."
+    default_code = "issuer_unavailable"
+
+    def __init__(self, wait):
+        super().__init__()
+        # DRF's exception handler turns `wait` into the Retry-After header.
+        self.wait = max(1, math.ceil(wait))
+
+
+class IssuerKeys(PyJWKClient):
+    """PyJWT's JWKS client that keeps serving its last good key set through an outage of the endpoint.
+
+    PyJWT caches the key set for `max_age` and re-fetches it on an unknown `kid` at most once per `min_refresh`
+    (its cooldown), so tokens with made-up `kid`s cannot turn into a stream of fetches. This adds what a service
+    needs on top: a failed fetch is not retried for `RETRY_AFTER_FAILURE` seconds, the last good keys stay in use
+    meanwhile, and with no keys at all the request gets `IssuerUnavailable` (503) instead of a 401.
+    """
+
+    def __init__(self, uri, *, timeout, min_refresh, max_age):
+        super().__init__(uri, lifespan=max_age, timeout=timeout, cooldown_duration=min_refresh)
+        self.last_good = None
+        self.retry_at = 0.0
+
+    def fetch_data(self):
+        """Return the endpoint's key set, or on failure the last good one (503 when there is none)."""
+        now = time.monotonic()
+        if now < self.retry_at:
+            return self.fallback(now)
+        try:
+            data = super().fetch_data()
+            PyJWKSet.from_dict(data)
+        except (PyJWKClientError, PyJWKSetError, ValueError) as exc:
+            # ValueError: a body that is not JSON. The details stay in the log, never in an answer.
+            logger.warning("The issuer's JWKS at %s cannot be fetched: %s", self.uri, exc)
+            self.retry_at = now + RETRY_AFTER_FAILURE
+            return self.fallback(now)
+        self.last_good = data
+        return data
+
+    def fallback(self, now):
+        """Return the last good key set, or raise `IssuerUnavailable` when there has never been one."""
+        if self.last_good is None:
+            raise IssuerUnavailable(wait=self.retry_at - now)
+        return self.last_good
+
+    def key_ids(self):
+        """Return the `kid`s of the current signing keys (fetching them if needed), for the readiness probe."""
+        return sorted(key.key_id for key in self.get_signing_keys())
