@@ -21,6 +21,7 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 # Development server on the embedded SQLite database (or DATABASE_URL), with demo data.
 # `make run LIVE_DEMO=1` also plays the imports service, so the dashboard at / moves.
 run: export DJANGO_DEBUG ?= 1
+run: export DATABIZ_DEMO ?= 1
 run: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py prepare_demo
@@ -43,7 +44,9 @@ run: $(VENV)/.runtime
 # Tests speak plain HTTP to the test client, as a pod behind the TLS proxy does.
 test: export DJANGO_SECRET_KEY ?= insecure-key-for-the-test-suite-only-0123456789
 test: export DJANGO_SECURE_SSL_REDIRECT ?= 0
+test: export DATABIZ_DEMO ?= 1
 test: $(VENV)/.dev
+	@scripts/ensure-chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev

@@ -84,7 +84,7 @@ def prepare_schema(url, env):
         if "datasets" not in tables:
             subprocess.run(
                 [PYTHON, "-c", "import django; django.setup(); "
-                 "from jobs.reference_schema import create_datasets_table; create_datasets_table()"],
+                 "from databiz.demo.ddl import create_datasets_table; create_datasets_table()"],
                 cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "databiz.settings"}, check=True,
             )
             conn.execute(f"CREATE TABLE {MARKER_TABLE} (note text)")

@@ -1,77 +1,29 @@
 """Settings of the DataBiz jobs service: one module, every value from the environment."""
-import json
-import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.dateparse import parse_duration
+
+from databiz.env import (
+    env_bool,
+    env_choice,
+    env_duration,
+    env_float,
+    env_int,
+    env_json_object,
+    env_list,
+    env_str,
+    env_text_or_file,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_bool(name, default):
-    """Read a yes/no environment variable ("1", "true", "yes", "on" mean yes)."""
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name, default):
-    """Read a comma-separated environment variable."""
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
-def env_duration(name, default):
-    """Read a duration in seconds ("3600"), "HH:MM:SS" or ISO 8601 ("PT1H")."""
-    value = os.environ.get(name)
-    if not value:
-        return default
-    duration = parse_duration(value.strip())
-    if duration is None:
-        raise ImproperlyConfigured(f"{name}={value!r} is not a duration (try seconds, e.g. 3600).")
-    return duration
-
-
-def env_int(name, default):
-    """Read an integer environment variable."""
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r} is not an integer.") from None
-
-
-def env_choice(name, choices, default):
-    """Read an environment variable that must be one of `choices`."""
-    value = (os.environ.get(name) or default).strip().lower()
-    if value not in choices:
-        raise ImproperlyConfigured(f"{name}={value!r} must be one of: {', '.join(choices)}.")
-    return value
-
-
-def env_text_or_file(name):
-    """Read a text from the variable `name`, or from the file that `name`_FILE names (for PEM keys, secrets)."""
-    path = os.environ.get(f"{name}_FILE")
-    if not path:
-        return os.environ.get(name, "")
-    try:
-        return Path(path).read_text()
-    except OSError as exc:
-        raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {exc.strerror}.") from None
 
 
 # SECURITY
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
@@ -85,7 +37,7 @@ SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", not DEBUG)
-SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 3600)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 3600, minimum=0)
 # Both bind every subdomain of the domain to HTTPS: a decision for the whole domain, so off by default.
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
@@ -111,13 +63,16 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "databiz.accounts",
     "jobs",
+    # The demo (its datasets table, users, prepare_demo, play_demo): `make run` and `make test` turn it on;
+    # production leaves it out, and nothing else imports it.
+    *(["databiz.demo"] if env_bool("DATABIZ_DEMO", False) else []),
 ]
 
 MIDDLEWARE = [
     # Outermost, so they see every answer, redirects and errors included.
-    "jobs.middleware.RequestMetricsMiddleware",
-    "jobs.middleware.ApiRequestLogMiddleware",
-    "jobs.middleware.ProbeMiddleware",
+    "databiz.middleware.RequestMetricsMiddleware",
+    "databiz.middleware.ApiRequestLogMiddleware",
+    "databiz.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -151,7 +106,7 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
         conn_health_checks=True,
     ),
 }
@@ -163,12 +118,12 @@ def postgresql_options():
     return {
         # A hung query becomes a 503 instead of a stuck worker; an unreachable server fails fast.
         "options": f"-c statement_timeout={statement_timeout_ms}",
-        "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3),
+        "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3, minimum=1),
         # Server-side binding lets PostgreSQL prepare the endpoint's statement once per connection instead of
         # parsing and planning it on every poll (docs/performance.md). Turn both off behind PgBouncer in
         # transaction mode, which cannot keep prepared statements.
         "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True),
-        "prepare_threshold": env_int("DATABASE_PREPARE_THRESHOLD", 5) or None,
+        "prepare_threshold": env_int("DATABASE_PREPARE_THRESHOLD", 5, minimum=0) or None,
     }
 
 
@@ -176,9 +131,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"] = postgresql_options()
 
 # With a read replica, the jobs reads go there; everything else (auth, sessions, admin) stays on the primary.
-if os.environ.get("DATABASE_REPLICA_URL"):
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
     DATABASES["replica"] = dj_database_url.parse(
-        os.environ["DATABASE_REPLICA_URL"],
+        DATABASE_REPLICA_URL,
         conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
         conn_health_checks=True,
     )
@@ -191,11 +147,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Throttling counters (and anything else cached) must be shared by every process and machine: Redis in
 # production (REDIS_URL, e.g. redis://127.0.0.1:6379/0). Without it each process counts on its own.
-if os.environ.get("REDIS_URL"):
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": os.environ["REDIS_URL"],
+            "LOCATION": REDIS_URL,
             "KEY_PREFIX": "databiz",
         }
     }
@@ -235,7 +192,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 # Seconds between polls until the server's X-Poll-Interval says otherwise.
-DASHBOARD_POLL_INTERVAL = float(os.environ.get("DASHBOARD_POLL_INTERVAL", 10))
+DASHBOARD_POLL_INTERVAL = env_float("DASHBOARD_POLL_INTERVAL", 10.0, minimum=1)
 
 # REST FRAMEWORK
 
@@ -251,11 +208,10 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "jobs.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "databiz.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
-        # Several tabs polling every 10 s stay far below it; a runaway client does not.
-        "jobs": os.environ.get("JOBS_THROTTLE_RATE", "120/min"),
-        "auth": os.environ.get("AUTH_THROTTLE_RATE", "20/min"),
+        # Token requests per client address; the jobs list's own rate is JOBS_THROTTLE_RATE (jobs/conf.py).
+        "auth": env_str("AUTH_THROTTLE_RATE", "20/min"),
     },
 }
 
@@ -274,15 +230,15 @@ if AUTH_MODE == "external":
     SIMPLE_JWT.update({
         # HS256/384/512 with JWT_SIGNING_KEY, the shared secret (never SECRET_KEY); RS*/ES*/PS* with
         # JWT_VERIFYING_KEY (a PEM public key, or JWT_VERIFYING_KEY_FILE) or JWT_JWK_URL (an OIDC provider's JWKS).
-        "ALGORITHM": os.environ.get("JWT_ALGORITHM", "HS256").strip(),
-        "SIGNING_KEY": os.environ.get("JWT_SIGNING_KEY", ""),
+        "ALGORITHM": env_str("JWT_ALGORITHM", "HS256"),
+        "SIGNING_KEY": env_text_or_file("JWT_SIGNING_KEY"),
         "VERIFYING_KEY": env_text_or_file("JWT_VERIFYING_KEY"),
-        "JWK_URL": os.environ.get("JWT_JWK_URL", "").strip() or None,
-        "ISSUER": os.environ.get("JWT_ISSUER", "").strip() or None,
-        "AUDIENCE": os.environ.get("JWT_AUDIENCE", "").strip() or None,
+        "JWK_URL": env_str("JWT_JWK_URL", None),
+        "ISSUER": env_str("JWT_ISSUER", None),
+        "AUDIENCE": env_str("JWT_AUDIENCE", None),
         # Tolerated clock skew between the issuer and this service, for exp, nbf and iat.
         "LEEWAY": env_duration("JWT_LEEWAY", timedelta(seconds=30)),
-        "USER_ID_CLAIM": os.environ.get("JWT_USER_ID_CLAIM", "sub").strip(),
+        "USER_ID_CLAIM": env_str("JWT_USER_ID_CLAIM", "sub"),
         # Other issuers put neither simplejwt's token type nor a token id in their tokens.
         "TOKEN_TYPE_CLAIM": None,
         "JTI_CLAIM": None,
@@ -302,8 +258,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Background jobs derived from the imports service's datasets, for the frontend's polling hook.",
     "VERSION": "2",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["jobs.schema.OpenApiAccess"],
-    "PREPROCESSING_HOOKS": ["jobs.schema.without_trailing_slash_aliases"],
+    "SERVE_PERMISSIONS": ["jobs.openapi.OpenApiAccess"],
+    "PREPROCESSING_HOOKS": ["jobs.openapi.without_trailing_slash_aliases"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -315,35 +271,32 @@ SPECTACULAR_SETTINGS = {
 # Direct peers (addresses or networks) that may read /metrics without a token.
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
 # A scraper holding this token (`Authorization: Bearer <token>`) may read /metrics from anywhere; empty: none.
-METRICS_BEARER_TOKEN = os.environ.get("METRICS_BEARER_TOKEN", "")
+METRICS_BEARER_TOKEN = env_str("METRICS_BEARER_TOKEN")
 
-# JOBS (defaults live in jobs/conf.py; only values given in the environment are set here)
+# JOBS (jobs/conf.py holds the defaults and reads these at call time; None, when unset, means its default)
 
-if os.environ.get("JOBS_STATUS_MAP"):
-    JOBS_STATUS_MAP = json.loads(os.environ["JOBS_STATUS_MAP"])
-_DURATIONS = ("JOBS_RETENTION", "JOBS_STALL_AFTER", "JOBS_POLL_INTERVAL", "JOBS_IDLE_POLL_INTERVAL",
-              "JOBS_PROGRESS_HISTORY", "JOBS_PROGRESS_CACHE")
-for _name in _DURATIONS:
-    if os.environ.get(_name):
-        globals()[_name] = env_duration(_name, None)
-for _name in ("JOBS_MAX_RESULTS", "JOBS_PROGRESS_MIN_SAMPLE"):
-    if os.environ.get(_name):
-        globals()[_name] = env_int(_name, None)
-# "estimate": progress from file size and the learned import speed; "fixed": 50 running, 100 done, 0 failed.
-if os.environ.get("JOBS_PROGRESS"):
-    JOBS_PROGRESS = os.environ["JOBS_PROGRESS"].strip().lower()
-    if JOBS_PROGRESS not in {"estimate", "fixed"}:
-        raise ImproperlyConfigured(f"JOBS_PROGRESS={JOBS_PROGRESS!r} must be 'estimate' or 'fixed'.")
+JOBS_STATUS_MAP = env_json_object("JOBS_STATUS_MAP", None)
+JOBS_RETENTION = env_duration("JOBS_RETENTION", None)
+JOBS_STALL_AFTER = env_duration("JOBS_STALL_AFTER", None)
+JOBS_MAX_RESULTS = env_int("JOBS_MAX_RESULTS", None, minimum=1)
+JOBS_POLL_INTERVAL = env_duration("JOBS_POLL_INTERVAL", None)
+JOBS_IDLE_POLL_INTERVAL = env_duration("JOBS_IDLE_POLL_INTERVAL", None)
+JOBS_THROTTLE_RATE = env_str("JOBS_THROTTLE_RATE", None)
+JOBS_PROGRESS = env_choice("JOBS_PROGRESS", ("estimate", "fixed"), None)
+JOBS_PROGRESS_HISTORY = env_duration("JOBS_PROGRESS_HISTORY", None)
+JOBS_PROGRESS_MIN_SAMPLE = env_int("JOBS_PROGRESS_MIN_SAMPLE", None, minimum=1)
+JOBS_PROGRESS_CACHE = env_duration("JOBS_PROGRESS_CACHE", None)
 
 # LOGGING
 
-LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+LOG_FORMAT = env_choice("LOG_FORMAT", ("text", "json"), "text")
+LOG_LEVEL = env_choice("LOG_LEVEL", ("debug", "info", "warning", "error", "critical"), "info").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "jobs.logs.JsonFormatter"},
+        "json": {"()": "databiz.logs.JsonFormatter"},
     },
     # Stdout, one line per record (JSON lines with LOG_FORMAT=json): what container log collectors read.
     "handlers": {
@@ -353,5 +306,5 @@ LOGGING = {
             "formatter": "json" if LOG_FORMAT == "json" else "text",
         }
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

@@ -3,11 +3,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from jobs.views import TokenObtainView, TokenRefreshThrottledView, healthz, metrics, readyz
+from databiz.metrics import metrics
+from databiz.probes import healthz, readyz
+from jobs.views import TokenObtainView, TokenRefreshThrottledView
 
-# JSON for every error, a database outage as a 503 (jobs/exceptions.py).
-handler404 = "jobs.exceptions.not_found"
-handler500 = "jobs.exceptions.server_error"
+# JSON for every error, a database outage as a 503 (databiz/errors.py).
+handler404 = "databiz.errors.not_found"
+handler500 = "databiz.errors.server_error"
 
 urlpatterns = [
     path("api/v2/jobs/", include("jobs.urls")),

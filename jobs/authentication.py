@@ -21,7 +21,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.models import TokenUser
 from rest_framework_simplejwt.tokens import UntypedToken
 
-from .compiled import PlaceholderUser, compiled
+from .compiled import ParameterUser, compiled
 from .jwks import IssuerKeys
 
 LOCAL, EXTERNAL = "local", "external"
@@ -99,8 +99,8 @@ def token_user_id(validated_token):
 
 
 def token_user_queryset(using):
-    """Return the QuerySet of the user a token names, for a placeholder id, to be compiled once."""
-    return get_user_model().objects.using(using).filter(pk=PlaceholderUser.pk)
+    """Return the QuerySet of the user a token names, with the USER parameter, to be compiled once."""
+    return get_user_model().objects.using(using).filter(pk=ParameterUser.pk)
 
 
 class BearerTokenAuthentication(JWTAuthentication):

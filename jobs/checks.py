@@ -10,7 +10,7 @@ from rest_framework_simplejwt.backends import ALLOWED_ALGORITHMS
 from . import conf
 from .authentication import EXTERNAL, auth_mode, jwt_settings
 from .models import Dataset, JobStatus
-from .reference_schema import datasets_table_problems
+from .table import datasets_table_problems
 
 # RFC 7518 §3.2: an HMAC key at least as long as the hash, 256 bits for HS256.
 MIN_SECRET_BYTES = 32

@@ -2,9 +2,13 @@
 
 Building and compiling the jobs QuerySet (the CASE expressions of the job rules, repeated in WHERE and ORDER BY)
 costs several milliseconds of Python per request, ten times the database's own work. Its SQL only changes with
-the filters and the JOBS_* settings, so it is compiled once for a placeholder user and moment, and each request
-swaps in the real user id and the moments derived from the real `now`. The SQL still comes from the QuerySet
-methods on `DatasetQuerySet`: the rules are not written a second time.
+the filters and the JOBS_* settings, so it is compiled once with *parameters* where the signed-in user and the
+moment `now` stand, and each request binds the real user id and the moments derived from the real `now`.
+
+The parameters are expressions the QuerySet carries like any value (`created_by=USER`, `updated_at__lte=NOW -
+stall_after`), so the SQL still comes from the `DatasetQuerySet` methods and the positions of the values are known
+after compiling, not guessed. Compiling refuses SQL with no user parameter, with a parameter it does not know, or
+with a moment or user id written in as a constant (it would be frozen for the life of the process).
 """
 import datetime
 import functools
@@ -13,76 +17,103 @@ import uuid
 
 from django.db import connections, models
 
-PLACEHOLDER_USER_ID = uuid.UUID("00000000-0000-4000-8000-0000000d1ab5")
 _UUID = models.UUIDField()
-# Far from any real moment, so a parameter this old can only be derived from it.
-PLACEHOLDER_NOW = datetime.datetime(1900, 1, 1, tzinfo=datetime.UTC)
-_PLACEHOLDER_ERA = (
-    datetime.datetime(1800, 1, 1, tzinfo=datetime.UTC),
-    datetime.datetime(1950, 1, 1, tzinfo=datetime.UTC),
-)
 
 
-class PlaceholderUser:
-    """Stands in for the signed-in user while a QuerySet is compiled."""
-
-    pk = PLACEHOLDER_USER_ID
+class CompileError(RuntimeError):
+    """Raised when a QuerySet cannot be compiled into SQL that binds the user and the moment on every run."""
 
 
-def _as_moment(param):
-    """Return `param` as an aware datetime when it is one the database adapter made, else None."""
-    if isinstance(param, datetime.datetime):
-        moment = param
-    elif isinstance(param, str) and len(param) >= 19 and param[4] == "-" and param[10] == " ":
-        try:
-            moment = datetime.datetime.fromisoformat(param)
-        except ValueError:
-            return None
-    else:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+class Parameter(models.Expression):
+    """A value that the compiled SQL takes at run time, standing in a QuerySet where the value would."""
+
+    def __init__(self, name, output_field, offset=datetime.timedelta(0)):
+        super().__init__(output_field=output_field)
+        self.name, self.offset = name, offset
+
+    def as_sql(self, compiler, connection):
+        # The parameter itself is the SQL parameter: its position in the compiled params is where it is bound.
+        return "%s", [self]
+
+    def __add__(self, other):
+        if isinstance(other, datetime.timedelta) and self.name == "now":
+            return Parameter(self.name, self.output_field, self.offset + other)
+        return super().__add__(other)
+
+    def __sub__(self, other):
+        if isinstance(other, datetime.timedelta) and self.name == "now":
+            return Parameter(self.name, self.output_field, self.offset - other)
+        return super().__sub__(other)
+
+    def __repr__(self):
+        return f"Parameter({self.name!r}, offset={self.offset!r})"
 
 
-def _inline_constants(sql, slots, connection):
-    """Write the constant parameters into the SQL as literals, leaving only the user and the moments as parameters.
+# The signed-in user's id, and the moment the rules are evaluated at (`NOW - delta` is a moment derived from it).
+USER = Parameter("user", models.UUIDField())
+NOW = Parameter("now", models.DateTimeField())
+
+
+class ParameterUser:
+    """Stands in for the signed-in user while a QuerySet is compiled: its `pk` is the USER parameter."""
+
+    pk = USER
+
+
+def _inline_constants(sql, params, connection):
+    """Write the constant parameters into the SQL as literals, leaving only the Parameters as parameters.
 
     Fewer parameters keep psycopg's cache of converted statements in play (it skips statements with more than 50)
     and let PostgreSQL prepare the statement once per connection.
     """
-    pieces, remaining, slot_iter = [], [], iter(slots)
+    pieces, remaining, param_iter = [], [], iter(params)
     for token in re.split(r"(%%|%s)", sql):
         if token != "%s":
             pieces.append(token)
             continue
-        kind, value = next(slot_iter)
-        if kind == "constant":
-            pieces.append(connection.ops.compose_sql("%s", [value]).replace("%", "%%"))
-        else:
+        param = next(param_iter)
+        if isinstance(param, Parameter):
             pieces.append(token)
-            remaining.append((kind, value))
+            remaining.append(param)
+        else:
+            pieces.append(connection.ops.compose_sql("%s", [param]).replace("%", "%%"))
     return "".join(pieces), remaining
 
 
-class CompiledQuerySet:
-    """The SQL of a QuerySet built for `PlaceholderUser` at `PLACEHOLDER_NOW`, run for any user and moment."""
+def _check_params(params, twin_params, queryset):
+    """Raise CompileError unless every run-time value is a Parameter: the user's, and moments derived from NOW."""
+    names = {param.name for param in params if isinstance(param, Parameter)}
+    # A value that differs between two builds of the same QuerySet was read from the clock (or random).
+    moving = [param for param, twin in zip(params, twin_params) if param != twin]
+    # Where the database adapter keeps types (PostgreSQL), a moment or user id can be seen for what it is.
+    typed = [param for param in params if isinstance(param, (datetime.date, datetime.time, uuid.UUID))]
+    unknown = names - {USER.name, NOW.name}
+    problems = [
+        *([f"these values change from one build to the next and would be frozen at compile time: {moving!r} "
+           "(derive moments from NOW)"] if moving else []),
+        *([f"it has no {USER.name!r} parameter, so every user would get the same rows"]
+          if USER.name not in names else []),
+        *([f"it has unknown parameters {sorted(unknown)}"] if unknown else []),
+        *([f"these moments or ids are constants and would be frozen at compile time: {typed!r} (derive moments "
+           "from NOW, take the user from USER)"] if typed and not moving else []),
+    ]
+    if problems:
+        raise CompileError(f"Cannot compile the {queryset.model.__name__} QuerySet: {'; '.join(problems)}.")
 
-    def __init__(self, queryset):
+
+class CompiledQuerySet:
+    """The SQL of the QuerySet `build(*key)` makes with the USER and NOW parameters, run for any user and moment."""
+
+    def __init__(self, build, *key):
+        queryset = build(*key)
         self.using = queryset.db
         compiler = queryset.query.get_compiler(using=self.using)
         self.sql, params = compiler.as_sql()
+        _check_params(params, build(*key).query.get_compiler(using=self.using).as_sql()[1], queryset)
         connection = connections[self.using]
-        placeholder_user = _UUID.get_db_prep_value(PLACEHOLDER_USER_ID, connection)
-        self.slots = []
-        for param in params:
-            moment = _as_moment(param)
-            if param == placeholder_user:
-                self.slots.append(("user", None))
-            elif moment is not None and _PLACEHOLDER_ERA[0] <= moment < _PLACEHOLDER_ERA[1]:
-                self.slots.append(("moment", PLACEHOLDER_NOW - moment))
-            else:
-                self.slots.append(("constant", param))
         if connection.vendor == "postgresql":
-            self.sql, self.slots = _inline_constants(self.sql, self.slots, connection)
+            self.sql, params = _inline_constants(self.sql, params, connection)
+        self.params = params
         self.compiler = compiler
         select = compiler.select
         select_fields = compiler.klass_info["select_fields"]
@@ -92,24 +123,25 @@ class CompiledQuerySet:
         self.annotations = list(compiler.annotation_col_map.items())
         self.converters = compiler.get_converters([column[0] for column in select[: compiler.col_count]])
 
-    def params(self, user_id, now, connection):
-        """Return the parameters of the SQL for a real user and moment."""
+    def bind(self, user_id, now, connection):
+        """Return the SQL's parameters for a real user and moment."""
         user = _UUID.get_db_prep_value(user_id, connection)
+        adapt_moment = connection.ops.adapt_datetimefield_value
         values = []
-        for kind, value in self.slots:
-            if kind == "user":
+        for param in self.params:
+            if not isinstance(param, Parameter):
+                values.append(param)
+            elif param.name == USER.name:
                 values.append(user)
-            elif kind == "moment":
-                values.append(connection.ops.adapt_datetimefield_value(now - value))
             else:
-                values.append(value)
+                values.append(adapt_moment(now + param.offset))
         return values
 
     def run(self, user_id, now=None):
         """Run the SQL for `user_id` at `now` and return model instances carrying the annotations."""
         connection = connections[self.using]
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, self.params(user_id, now, connection))
+            cursor.execute(self.sql, self.bind(user_id, now, connection))
             rows = cursor.fetchall()
         if self.converters:
             rows = self.compiler.apply_converters(rows, self.converters)
@@ -125,4 +157,4 @@ class CompiledQuerySet:
 @functools.lru_cache(maxsize=512)
 def compiled(build, *key):
     """Return `build(*key)` compiled, once per process for each key; the key must hold every setting it reads."""
-    return CompiledQuerySet(build(*key))
+    return CompiledQuerySet(build, *key)

@@ -15,6 +15,8 @@ DEFAULTS = {
     # The poll interval the list suggests while the caller has running jobs, and while they have none.
     "JOBS_POLL_INTERVAL": timedelta(seconds=10),
     "JOBS_IDLE_POLL_INTERVAL": timedelta(seconds=30),
+    # Polls one user may make (all their tabs together); several tabs every 10 s stay far below it.
+    "JOBS_THROTTLE_RATE": "120/min",
     # "estimate": progress from file size and the learned import speed; "fixed": 50 running, 100 done, 0 failed.
     "JOBS_PROGRESS": "estimate",
     # Completed imports updated within this window teach the estimator how fast imports run.
@@ -27,8 +29,9 @@ DEFAULTS = {
 
 
 def get_setting(name):
-    """Return the jobs setting `name`, from Django settings or else its default."""
-    return getattr(settings, name, DEFAULTS[name])
+    """Return the jobs setting `name` from Django settings, or its default when it is unset or None."""
+    value = getattr(settings, name, None)
+    return DEFAULTS[name] if value is None else value
 
 
 def status_map():
@@ -59,6 +62,11 @@ def rules_key():
 def poll_interval(*, running):
     """Return the poll interval to suggest to a caller with (`running=True`) or without running jobs."""
     return get_setting("JOBS_POLL_INTERVAL" if running else "JOBS_IDLE_POLL_INTERVAL")
+
+
+def throttle_rate():
+    """Return how many polls one user may make, as a DRF rate ("120/min")."""
+    return get_setting("JOBS_THROTTLE_RATE")
 
 
 def estimates_progress():

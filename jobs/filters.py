@@ -3,7 +3,6 @@ import functools
 
 import django_filters
 from django import forms
-from django_filters.utils import translate_validation
 from drf_spectacular.utils import extend_schema_field
 
 from .models import Dataset, JobStatus, JobType
@@ -68,14 +67,6 @@ class JobFilter(django_filters.FilterSet):
     def get_form_class(self):
         """Return the validating form class, built once: this filter set's filters never change."""
         return self._form_class()
-
-    @classmethod
-    def cleaned_params(cls, query_params):
-        """Return the valid parameters as `{"status": [...], "type": [...]}`, or raise the 400 naming the bad ones."""
-        form = cls._form_class()(query_params)
-        if not form.is_valid():
-            raise translate_validation(form.errors)
-        return form.cleaned_data
 
     def filter_status(self, queryset, name, value):
         """Keep the jobs with one of the given statuses."""

@@ -3,16 +3,15 @@ import datetime
 import functools
 
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import models
 from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When, Window
 from django.db.models.functions import Coalesce, Greatest
-from django.db.models.query import ModelIterable
 from django.utils import timezone
 
 from . import conf, progress
 from .aggregates import Median, Seconds
-from .compiled import PLACEHOLDER_NOW, PlaceholderUser, compiled
+from .compiled import NOW, ParameterUser, compiled
+from .import_speed import JobIterable, learned_import_speed, share_import_speed
 
 
 class JobStatus(models.TextChoices):
@@ -60,40 +59,14 @@ def job_type_expression():
     return Value(JobType.IMPORT.value, output_field=models.CharField())
 
 
+def moment_expression(now):
+    """Return `now` as an SQL expression: a datetime as a value, the compiled page's NOW parameter as it is."""
+    return now if hasattr(now, "resolve_expression") else Value(now, output_field=models.DateTimeField())
+
+
 def stalled_q(*, now):
     """Match running imports that have had no update for `JOBS_STALL_AFTER` at `now`."""
     return Q(status__in=dataset_statuses(JobStatus.RUNNING), updated_at__lte=now - conf.stall_after())
-
-
-_MISSING = object()
-
-
-def learned_import_speed(using="default"):
-    """Return the import speed of `Dataset.objects.import_speed()`, cached for `JOBS_PROGRESS_CACHE`."""
-    key = ":".join(
-        ["jobs.import_speed", using, str(conf.progress_history().total_seconds()), str(conf.progress_min_sample())]
-        + sorted(dataset_statuses(JobStatus.COMPLETED))
-    )
-    speed = cache.get(key, default=_MISSING)
-    if speed is _MISSING:
-        speed = Dataset.objects.using(using).import_speed()
-        cache.set(key, speed, timeout=conf.progress_cache().total_seconds())
-    return speed
-
-
-def share_import_speed(datasets, using):
-    """Give the datasets of one list one lazily fetched import speed, so the list costs at most one query for it."""
-    speed = functools.cache(functools.partial(learned_import_speed, using))
-    for dataset in datasets:
-        dataset._import_speed = speed
-        yield dataset
-
-
-class JobIterable(ModelIterable):
-    """Datasets that share one lazily fetched import speed."""
-
-    def __iter__(self):
-        return share_import_speed(super().__iter__(), self.queryset.db)
 
 
 class DatasetQuerySet(models.QuerySet):
@@ -130,7 +103,8 @@ class DatasetQuerySet(models.QuerySet):
             ),
         ).annotate(
             job_elapsed=models.ExpressionWrapper(
-                Coalesce(F("finished_at"), Value(now)) - F("created_at"), output_field=models.DurationField()
+                Coalesce(F("finished_at"), moment_expression(now)) - F("created_at"),
+                output_field=models.DurationField(),
             ),
         )
 
@@ -254,22 +228,85 @@ class DatasetQuerySet(models.QuerySet):
         raise ReadOnlyTableError("update a dataset")
 
 
+class JobPageQuerySet(DatasetQuerySet):
+    """One user's page of jobs as the endpoint answers it: narrowed like any DatasetQuerySet, run as compiled SQL.
+
+    Building and compiling the jobs QuerySet on every poll costs milliseconds, so the page records how it is
+    narrowed (`with_job_status`, `with_job_type`) and runs the SQL that `jobs_page_queryset` compiles once for that
+    shape from the same DatasetQuerySet methods (jobs/compiled.py). Anything that would run other SQL raises.
+    """
+
+    def __init__(self, *args, page=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.page = page or {"user_id": None, "now": None, "job_statuses": (), "job_types": ()}
+
+    def _clone(self):
+        clone = super()._clone()
+        clone.page = dict(self.page)
+        return clone
+
+    def _chain(self):
+        raise TypeError(
+            "A page of jobs runs compiled SQL: narrow it with with_job_status() or with_job_type(), or use "
+            "Dataset.objects.jobs_for() for a QuerySet of your own."
+        )
+
+    def _refuse(self, *args, **kwargs):
+        self._chain()
+
+    # Each would run SQL over the whole table rather than the page.
+    aggregate = explain = iterator = update = delete = _refuse
+
+    def all(self):
+        """Return a copy of this page (django-filter starts from one)."""
+        return self._clone()
+
+    def with_job_status(self, *job_statuses):
+        """Keep the jobs whose job status is one of `job_statuses`."""
+        clone = self._clone()
+        clone.page["job_statuses"] = tuple(sorted(set(job_statuses)))
+        return clone
+
+    def with_job_type(self, *job_types):
+        """Keep the jobs whose type is one of `job_types`."""
+        clone = self._clone()
+        clone.page["job_types"] = tuple(sorted(set(job_types)))
+        return clone
+
+    def count(self):
+        """Return the number of jobs on the page."""
+        return len(self)
+
+    def exists(self):
+        """Tell whether the page holds any job."""
+        return bool(self)
+
+    def _fetch_all(self):
+        if self._result_cache is None:
+            page = self.page
+            key = (self.db, page["job_statuses"], page["job_types"], conf.rules_key())
+            jobs = compiled(jobs_page_queryset, *key).run(page["user_id"], page["now"] or timezone.now())
+            self._result_cache = list(share_import_speed(jobs, self.db))
+
+    def __repr__(self):
+        return f"<JobPageQuerySet {self.page!r}>"
+
+
 class DatasetManager(models.Manager.from_queryset(DatasetQuerySet)):
     """Datasets with their job fields computed for the moment the queryset is made."""
 
     def get_queryset(self):
         return super().get_queryset().with_job_fields()
 
-    def jobs_page_for(self, user, *, job_statuses=(), job_types=(), now=None):
-        """Return the endpoint's answer: `user`'s jobs of the given statuses and types, bounded, with list totals."""
-        key = (self.db, tuple(sorted(set(job_statuses))), tuple(sorted(set(job_types))), conf.rules_key())
-        jobs = compiled(jobs_page_queryset, *key).run(user.pk, now or timezone.now())
-        return list(share_import_speed(jobs, self.db))
+    def jobs_page_for(self, user, *, now=None):
+        """Return `user`'s page of jobs as the endpoint answers it: bounded, with list totals, compiled SQL."""
+        page = {"user_id": user.pk, "now": now, "job_statuses": (), "job_types": ()}
+        return JobPageQuerySet(model=self.model, using=self._db, page=page)
 
 
 def jobs_page_queryset(using, job_statuses, job_types, rules_key):
-    """Return the QuerySet of the endpoint's answer for a placeholder user and moment, to be compiled once."""
-    queryset = Dataset.objects.using(using).jobs_for(PlaceholderUser, now=PLACEHOLDER_NOW)
+    """Return the QuerySet of a page of jobs with the USER and NOW parameters, to be compiled once per shape."""
+    queryset = Dataset.objects.using(using).jobs_for(ParameterUser, now=NOW)
     if job_statuses:
         queryset = queryset.with_job_status(*job_statuses)
     if job_types:

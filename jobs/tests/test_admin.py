@@ -7,7 +7,7 @@ from model_bakery import baker
 
 from jobs.models import Dataset
 
-from .conftest import ago
+from . import ago
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from jobs.checks import check_external_issuer
 
-from .conftest import SHARED_SECRET
+from . import SHARED_SECRET
 
 HINT = "See the README, \"Plugging into DataBiz's login\"."
 

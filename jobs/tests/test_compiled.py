@@ -1,10 +1,15 @@
 import datetime
+import uuid
 
 import pytest
+from django.db.models import Count
+from django.utils import timezone
 
+from jobs.compiled import NOW as NOW_PARAMETER
+from jobs.compiled import CompileError, ParameterUser, compiled
 from jobs.models import Dataset
 
-from .conftest import NOW, ago
+from . import NOW, ago
 
 pytestmark = pytest.mark.django_db
 
@@ -40,16 +45,88 @@ def test_compiled_page_equals_the_queryset_it_was_compiled_from(user, history, s
     if job_types:
         queryset = queryset.with_job_type(*job_types)
 
-    compiled = Dataset.objects.jobs_page_for(user, job_statuses=job_statuses, job_types=job_types, now=moment)
+    compiled = Dataset.objects.jobs_page_for(user, now=moment)
+    if job_statuses:
+        compiled = compiled.with_job_status(*job_statuses)
+    if job_types:
+        compiled = compiled.with_job_type(*job_types)
 
     assert as_rows(compiled) == as_rows(queryset.with_list_totals().bounded())
 
 
 def test_compiled_page_follows_settings_changes(user, history, settings):
-    before = Dataset.objects.jobs_page_for(user, now=NOW)
+    before = list(Dataset.objects.jobs_page_for(user, now=NOW))
     settings.JOBS_STALL_AFTER = datetime.timedelta(minutes=1)
 
     after = Dataset.objects.jobs_page_for(user, now=NOW)
 
     assert [job.job_status for job in before].count("running") == 2
     assert [job.job_status for job in after].count("running") == 1
+
+
+def unbound_jobs(using):
+    return Dataset._base_manager.using(using).filter(status="new")
+
+
+def jobs_at_the_real_clock(using):
+    return Dataset.objects.using(using).jobs_for(ParameterUser, now=timezone.now())
+
+
+def jobs_of_one_real_user(using):
+    return Dataset.objects.using(using).jobs_for(ParameterUser, now=NOW_PARAMETER).filter(created_by=uuid.UUID(int=7))
+
+
+def test_compiling_a_queryset_without_the_user_parameter_fails_loudly():
+    with pytest.raises(CompileError) as error:
+        compiled(unbound_jobs, "default")
+
+    assert str(error.value) == (
+        "Cannot compile the Dataset QuerySet: it has no 'user' parameter, so every user would get the same rows."
+    )
+
+
+def test_compiling_a_moment_read_from_the_clock_fails_loudly():
+    with pytest.raises(CompileError) as error:
+        compiled(jobs_at_the_real_clock, "default")
+
+    assert str(error.value).startswith(
+        "Cannot compile the Dataset QuerySet: these values change from one build to the next and would be frozen at "
+        "compile time: ["
+    )
+    assert str(error.value).endswith("] (derive moments from NOW).")
+
+
+@pytest.mark.postgresql
+def test_compiling_a_user_id_written_in_fails_loudly_where_types_survive():
+    with pytest.raises(CompileError) as error:
+        compiled(jobs_of_one_real_user, "default")
+
+    assert str(error.value) == (
+        "Cannot compile the Dataset QuerySet: these moments or ids are constants and would be frozen at compile time: "
+        "[UUID('00000000-0000-0000-0000-000000000007')] (derive moments from NOW, take the user from USER)."
+    )
+
+
+def test_a_page_refuses_what_would_run_other_sql(user, history):
+    page = Dataset.objects.jobs_page_for(user, now=NOW)
+    refusals = []
+    attempts = (lambda: page.filter(status="new"), lambda: page.order_by("pk"), lambda: page.aggregate(n=Count("pk")),
+                lambda: list(page.iterator()), lambda: page.values("pk"), lambda: page[0])
+    for attempt in attempts:
+        with pytest.raises(TypeError) as error:
+            attempt()
+        refusals.append(str(error.value))
+
+    assert refusals == [
+        "A page of jobs runs compiled SQL: narrow it with with_job_status() or with_job_type(), or use "
+        "Dataset.objects.jobs_for() for a QuerySet of your own."
+    ] * 6
+
+
+def test_a_pages_count_is_the_pages_not_the_tables(user, history, settings):
+    settings.JOBS_MAX_RESULTS = 4
+    page = Dataset.objects.jobs_page_for(user, now=NOW)
+
+    assert (page.count(), [job.pk for job in page]) == (
+        4, [job.pk for job in Dataset.objects.jobs_for(user, now=NOW).bounded()]
+    )

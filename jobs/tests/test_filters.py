@@ -1,6 +1,6 @@
 import pytest
 
-from .conftest import ago
+from . import ago
 
 pytestmark = pytest.mark.django_db
 

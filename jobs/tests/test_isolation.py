@@ -1,4 +1,4 @@
-"""Property: for random datasets of random users, each user's answer is exactly what DESIGN.md says, and only theirs."""
+"""Property: for random datasets of random users, each user gets exactly what docs/rules.md says, and only theirs."""
 import datetime
 
 import pytest
@@ -12,7 +12,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from jobs.models import Dataset
 
-from .conftest import NOW
+from . import NOW
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ STATUSES = ["new", "inactive", "error", "active", "archived", "NEW", "weird"]
 
 
 def reference_jobs(rows, owner):
-    """DESIGN.md's rules, written independently of the QuerySet: [(id, status)] in the order the API must give."""
+    """docs/rules.md's rules, written independently of the QuerySet: [(id, status)] in the order the API must give."""
     running, finished = [], []
     for row in rows:
         if row["owner"] != owner:

@@ -5,7 +5,7 @@ import uuid
 import pytest
 from django.core.management import CommandError, call_command
 
-from .conftest import ago
+from . import ago
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ from django.db import connection, router
 
 from jobs import progress
 from jobs.models import Dataset, ReadOnlyTableError, learned_import_speed
-from jobs.reference_schema import datasets_table_problems
+from jobs.table import datasets_table_problems
 
-from .conftest import NOW, ago
+from . import NOW, ago
 
 pytestmark = pytest.mark.django_db
 
@@ -115,9 +115,9 @@ def test_finished_jobs_are_listed_for_exactly_the_retention_window(user, make_da
 
 def test_retention_comes_from_settings(user, make_dataset, settings):
     settings.JOBS_RETENTION = datetime.timedelta(days=1)
-    make_dataset(created_by=user.pk, status="inactive", updated_at=ago(hours=23))
+    dataset = make_dataset(created_by=user.pk, status="inactive", updated_at=ago(hours=23))
 
-    assert len(jobs_of(user)) == 1
+    assert [job.pk for job in jobs_of(user)] == [dataset.pk]
 
 
 def test_long_running_import_is_listed_though_it_started_long_ago(user, make_dataset):

@@ -11,7 +11,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from jobs.models import Dataset
 
-from .conftest import ago
+from . import ago
 
 pytestmark = pytest.mark.postgresql
 
@@ -92,7 +92,7 @@ def test_connection_killed_between_requests_is_replaced_silently(committed_rows,
 
     response = poll(client)
 
-    assert (response.status_code, len(response.json())) == (200, 1)
+    assert (response.status_code, [job["id"] for job in response.json()]) == (200, [str(committed_rows.pk)])
     assert connection.connection.info.backend_pid != backend_pid
 
 

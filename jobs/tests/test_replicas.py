@@ -5,9 +5,9 @@ from django.contrib.sessions.models import Session
 from django.db import connections, router
 
 from jobs.models import Dataset
-from jobs.reference_schema import datasets_table_exists
+from jobs.table import datasets_table_exists
 
-from .conftest import ago
+from . import ago
 
 pytestmark = [pytest.mark.replica, pytest.mark.django_db(databases=["default", "replica"])]
 

@@ -14,9 +14,6 @@ from playwright.sync_api import expect, sync_playwright
 
 from jobs.models import Dataset
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test are still synchronous.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 PASSWORD = "correct-horse-battery"
@@ -29,7 +26,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium; a machine without it fails here, it never skips."""
-    with sync_playwright() as playwright:
+    # Playwright's sync API runs an event loop in this thread, which Django's ORM takes for an async context; the
+    # ORM calls of these tests are synchronous all the same. Allowed for this module's tests only.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
@@ -115,7 +115,6 @@ def test_badge_and_list_show_the_users_jobs_field_by_field(page, live_server, pe
     assert "bobs-secret.csv" not in page.content()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
-    assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
 
 
 def test_an_import_that_finishes_shows_completed_after_the_next_poll(page, live_server, people, rows):

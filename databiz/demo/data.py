@@ -7,8 +7,10 @@ from django.contrib.auth import get_user_model
 from django.db import connections, transaction
 from django.utils import timezone
 
-from .models import Dataset
-from .reference_schema import create_datasets_table, datasets_table_exists
+from jobs.models import Dataset
+from jobs.table import datasets_table_exists
+
+from .ddl import create_datasets_table
 
 MARKER_TABLE = "datasets_demo_marker"
 

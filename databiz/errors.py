@@ -6,8 +6,8 @@ from django.db import DatabaseError, router
 from django.http import JsonResponse
 from rest_framework.views import exception_handler
 
-from .models import Dataset
-from .reference_schema import datasets_table_problems
+from jobs.models import Dataset
+from jobs.table import datasets_table_problems
 
 logger = logging.getLogger(__name__)
 

@@ -48,8 +48,11 @@ class BearerTokenScheme(SimpleJWTScheme):
     name = "bearerAuth"
 
 
-# What DRF's CharField accepts: no NUL character, and something left once surrounding whitespace is trimmed.
-NON_BLANK_STRING = {"type": "string", "pattern": "^[^\\x00]*[^\\x00\\s][^\\x00]*$", "writeOnly": True}
+# What DRF's CharField accepts: no NUL character, and something left once Python's strip() trimmed the ends (which
+# also takes \x1c-\x1f and \x85, whitespace to Python but not to the ECMA `\s` that schema validators use).
+NON_BLANK_STRING = {
+    "type": "string", "pattern": "^[^\\x00]*[^\\x00\\s\\x1c-\\x1f\\x85][^\\x00]*$", "writeOnly": True,
+}
 READ_ONLY_STRING = {"type": "string", "readOnly": True}
 
 

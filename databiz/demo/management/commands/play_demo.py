@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, router
 from django.utils import timezone
 
-from jobs.demo import DEMO_USERS, demo_table_is_marked, play_demo_step, start_demo_stall
+from databiz.demo.data import DEMO_USERS, demo_table_is_marked, play_demo_step, start_demo_stall
 from jobs.models import Dataset
 
 

@@ -5,7 +5,7 @@ import sys
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from .conftest import ago
+from jobs.tests import ago
 
 pytestmark = pytest.mark.django_db
 

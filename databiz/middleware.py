@@ -4,8 +4,10 @@ import time
 
 from django.utils.functional import SimpleLazyObject, empty
 
-from .metrics import HTTP_REQUESTS, JOBS_ACTIVE_LATENCY
-from .views import ActiveJobListView, healthz, metrics, readyz
+from jobs.views import ActiveJobListView
+
+from .metrics import HTTP_REQUESTS, JOBS_ACTIVE_LATENCY, metrics
+from .probes import healthz, readyz
 
 logger = logging.getLogger("jobs.requests")
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 from rest_framework_simplejwt.tokens import AccessToken
 
-from jobs.logs import JsonFormatter
+from databiz.logs import JsonFormatter
 
 
 def request_records(caplog):

@@ -2,8 +2,8 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from jobs.demo import DEMO_USERS, prepare_demo
-from jobs.reference_schema import DDL
+from databiz.demo.data import DEMO_USERS, prepare_demo
+from databiz.demo.ddl import DDL
 
 
 class Command(BaseCommand):

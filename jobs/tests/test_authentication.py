@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from rest_framework_simplejwt.tokens import AccessToken
 from werkzeug import Response
 
-from .conftest import DATABIZ_USER, NOW, SHARED_SECRET, ago
+from . import DATABIZ_USER, NOW, SHARED_SECRET, ago
 
 pytestmark = pytest.mark.django_db
 
