@@ -1,4 +1,5 @@
 """Query parameters of the jobs list: `status` and `type`, each one comma-separated list of allowed values."""
+import copy
 import functools
 
 import django_filters
@@ -51,6 +52,13 @@ class ChoiceListFilter(django_filters.Filter):
     """A filter whose value is a list of allowed choices."""
 
     field_class = ChoiceListField
+
+    def __deepcopy__(self, memo):
+        # Every FilterSet copies its filters, on every poll: a shallow copy with its own method binding is enough,
+        # since nothing else in a filter changes per request.
+        clone = copy.copy(self)
+        clone.method = self.method
+        return clone
 
 
 class JobFilter(django_filters.FilterSet):
