@@ -41,29 +41,25 @@ def env_bool(name, default):
 
 def env_int(name, default, *, minimum=None):
     """Read a whole number, at least `minimum` when one is given."""
-    value = _raw(name)
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        number = None
-    if number is None or (minimum is not None and number < minimum):
-        raise _refuse(name, value, "a whole number" + (f" of at least {minimum}" if minimum is not None else ""))
-    return number
+    return _number(name, default, int, "a whole number", minimum)
 
 
 def env_float(name, default, *, minimum=None):
     """Read a number, at least `minimum` when one is given."""
+    return _number(name, default, float, "a number", minimum)
+
+
+def _number(name, default, parse, kind, minimum):
     value = _raw(name)
     if value is None:
         return default
     try:
-        number = float(value)
+        number = parse(value)
     except ValueError:
         number = None
+    # NaN is not a number anyone means: it compares false with everything, the minimum included.
     if number is None or number != number or (minimum is not None and number < minimum):
-        raise _refuse(name, value, "a number" + (f" of at least {minimum}" if minimum is not None else ""))
+        raise _refuse(name, value, kind + (f" of at least {minimum}" if minimum is not None else ""))
     return number
 
 

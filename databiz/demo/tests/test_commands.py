@@ -1,28 +1,22 @@
 import datetime
-import io
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db import connection
 from django.utils import timezone
 
 from databiz.demo.data import DEMO_ROWS, demo_table_is_marked
 from jobs.models import Dataset
+from jobs.tests import run_command
 
 pytestmark = pytest.mark.django_db
-
-
-def run(*args):
-    out = io.StringIO()
-    call_command(*args, stdout=out)
-    return out.getvalue()
 
 
 def test_prepare_demo_leaves_a_table_it_did_not_create_alone(user, make_dataset):
     make_dataset(created_by=user.pk, status="new")
 
-    output = run("prepare_demo")
+    output = run_command("prepare_demo")
 
     assert "left as it is" in output
     assert (Dataset.objects.count(), get_user_model().objects.count()) == (1, 1)
@@ -37,8 +31,8 @@ def no_datasets_table(db):
 
 
 def test_prepare_demo_creates_marks_and_fills_a_table_then_refreshes_it(no_datasets_table):
-    first = run("prepare_demo")
-    again = run("prepare_demo")
+    first = run_command("prepare_demo")
+    again = run_command("prepare_demo")
 
     alice = get_user_model().objects.get(username="alice")
     listed = list(Dataset.objects.jobs_for(alice))
@@ -59,7 +53,7 @@ def test_prepare_demo_creates_marks_and_fills_a_table_then_refreshes_it(no_datas
 
 
 def test_demo_history_makes_the_progress_estimate_kick_in(no_datasets_table, now):
-    run("prepare_demo")
+    run_command("prepare_demo")
 
     alice = get_user_model().objects.get(username="alice")
     jobs = {job.filename: job for job in Dataset.objects.jobs_for(alice)}
@@ -72,11 +66,11 @@ def test_demo_history_makes_the_progress_estimate_kick_in(no_datasets_table, now
 
 def test_play_demo_refuses_a_table_prepare_demo_did_not_create(user):
     with pytest.raises(CommandError, match="was not created by `manage.py prepare_demo`"):
-        run("play_demo", "--iterations", "1")
+        run_command("play_demo", "--iterations", "1")
 
 
 def test_play_demo_starts_finishes_and_stalls_uploads_on_the_demo_table(no_datasets_table):
-    run("prepare_demo")
+    run_command("prepare_demo")
     alice = get_user_model().objects.get(username="alice")
     before = {job.pk: job.job_status for job in Dataset.objects.jobs_for(alice)}
     # Make every demo upload due, so this tick finishes them.
@@ -84,7 +78,7 @@ def test_play_demo_starts_finishes_and_stalls_uploads_on_the_demo_table(no_datas
         created_at=timezone.now() - datetime.timedelta(minutes=20)
     )
 
-    output = run("play_demo", "--iterations", "2", "--interval", "0", "--seed", "7")
+    output = run_command("play_demo", "--iterations", "2", "--interval", "0", "--seed", "7")
 
     after = {job.pk: (job.job_status, job.error) for job in Dataset.objects.jobs_for(alice)}
     assert "tick 2:" in output
