@@ -84,7 +84,7 @@ def _check_params(params, twin_params, queryset):
     """Raise CompileError unless every run-time value is a Parameter: the user's, and moments derived from NOW."""
     names = {param.name for param in params if isinstance(param, Parameter)}
     # A value that differs between two builds of the same QuerySet was read from the clock (or random).
-    moving = [param for param, twin in zip(params, twin_params) if param != twin]
+    moving = list(dict.fromkeys(param for param, twin in zip(params, twin_params) if param != twin))
     # Where the database adapter keeps types (PostgreSQL), a moment or user id can be seen for what it is.
     typed = [param for param in params if isinstance(param, (datetime.date, datetime.time, uuid.UUID))]
     unknown = names - {USER.name, NOW.name}
