@@ -1,6 +1,7 @@
 # The two commands of the README: `make run` and `make test`. Both set up .venv on their own.
 PYTHON ?= python3
-VENV := .venv
+# An active virtualenv (VIRTUAL_ENV) is used as it is; otherwise the project's own .venv.
+VENV := $(or $(VIRTUAL_ENV),.venv)
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -53,12 +54,18 @@ lint: $(VENV)/.dev
 	$(BIN)/flake8
 	$(BIN)/isort --check-only --diff .
 
-# Production server: gunicorn, DEBUG off, persistent connections (settings in databiz/gunicorn.py).
+# Production server: granian (WSGI), DEBUG off, WORKERS processes on PORT (docs/performance.md: the measured choice).
+# Prometheus counts of every worker are summed from PROMETHEUS_MULTIPROC_DIR, emptied at each start.
+WORKERS ?= 2
+PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.prometheus
 serve: $(VENV)/.runtime
 	@test -n "$$DJANGO_SECRET_KEY" || { echo "make serve runs in production mode: set DJANGO_SECRET_KEY."; exit 1; }
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	DJANGO_DEBUG=0 $(BIN)/gunicorn -c python:databiz.gunicorn databiz.wsgi
+	rm -rf "$(PROMETHEUS_MULTIPROC_DIR)" && mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)"
+	DJANGO_DEBUG=0 PROMETHEUS_MULTIPROC_DIR="$(PROMETHEUS_MULTIPROC_DIR)" exec $(BIN)/granian --interface wsgi \
+	  --host $(HOST) --port $(PORT) --workers $(WORKERS) --blocking-threads 1 --backlog 2048 \
+	  --no-ws --log-level warning databiz.wsgi:application
 
 # The polling benchmark (PostgreSQL and wrk required; see docs/performance.md).
 bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/databiz_bench

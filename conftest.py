@@ -16,6 +16,7 @@ from rest_framework_simplejwt import tokens as simplejwt_tokens
 from rest_framework_simplejwt.tokens import AccessToken
 
 from databiz.demo.ddl import create_datasets_table
+from jobs import import_speed
 from jobs.authentication import issuer_backend_for
 from jobs.models import Dataset
 from jobs.table import datasets_table_exists
@@ -33,10 +34,20 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Start every test with an empty cache: no throttling count or learned import speed outlives a test."""
+    """Start every test with empty caches: no throttling count or learned import speed outlives a test."""
     cache.clear()
+    import_speed.forget_import_speeds()
     yield
     cache.clear()
+    import_speed.forget_import_speeds()
+
+
+@pytest.fixture(autouse=True)
+def import_speed_learned_inline(request, monkeypatch):
+    """Learn the import speed in the test's own thread and transaction (a thread of its own would not see the
+    test's rows); tests marked `learning_in_background` keep the real thread."""
+    if not request.node.get_closest_marker("learning_in_background"):
+        monkeypatch.setattr(import_speed, "run_in_background", lambda learn, using: learn(using))
 
 
 @pytest.fixture

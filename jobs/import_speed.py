@@ -1,34 +1,100 @@
-"""The learned import speed that progress estimates use: cached, and fetched at most once for a list of jobs.
+"""The learned import speed that progress estimates use: learned in the background, never on a poll's path.
 
-The learning itself is a query of the import history, `Dataset.objects.import_speed()` (jobs/models.py).
+Learning is one aggregate query over the import history of every user (`Dataset.objects.import_speed()`): a scan
+that takes long on a large table. So a poll only ever reads the last speed this process learned (None before the
+first, which means fixed progress) and, when that is older than JOBS_PROGRESS_CACHE, starts one refresh in a thread
+of its own. A refresh that fails or times out keeps the last speed: a poll is never slowed or failed by it.
 """
 import functools
+import logging
+import threading
+import time
+from dataclasses import dataclass
 
 from django.apps import apps
-from django.core.cache import cache
+from django.db import DatabaseError, connections
 from django.db.models.query import ModelIterable
 
 from . import conf
 
-_MISSING = object()
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Learned:
+    """An import speed (None: too little history, or never learned) and when this process learned it."""
+
+    speed: object
+    at: float
+
+
+_learned = {}
+_refreshing = set()
+_lock = threading.Lock()
+
+
+def _key(using):
+    """Return the key of a speed: the database and every setting the learning query reads."""
+    return (using, conf.progress_history(), conf.progress_min_sample(), tuple(sorted(conf.status_map().items())))
 
 
 def learned_import_speed(using="default"):
-    """Return the import speed of `Dataset.objects.import_speed()`, cached for `JOBS_PROGRESS_CACHE`."""
-    # Every setting the learning query reads is in the key: a changed setting is never answered from the cache.
-    key = ":".join([
-        "jobs.import_speed", using, str(conf.progress_history().total_seconds()), str(conf.progress_min_sample()),
-        ",".join(f"{status}>{job_status}" for status, job_status in sorted(conf.status_map().items())),
-    ])
-    speed = cache.get(key, default=_MISSING)
-    if speed is _MISSING:
+    """Return the last import speed learned from `using` (None before the first), refreshing it when it is due."""
+    key = _key(using)
+    learned = _learned.get(key)
+    if learned is None or time.monotonic() - learned.at >= conf.progress_cache().total_seconds():
+        _start_refresh(key, using)
+        learned = _learned.get(key)
+    return None if learned is None else learned.speed
+
+
+def refresh_import_speed(using="default"):
+    """Learn the import speed from `using` now and keep it; on a database error keep the last one. Return it."""
+    key = _key(using)
+    try:
         speed = apps.get_model("jobs", "Dataset").objects.using(using).import_speed()
-        cache.set(key, speed, timeout=conf.progress_cache().total_seconds())
+    except DatabaseError:
+        logger.warning("Learning the import speed failed; progress stays as it was.", exc_info=True)
+        previous = _learned.get(key)
+        speed = None if previous is None else previous.speed
+    _learned[key] = Learned(speed, time.monotonic())
+    with _lock:
+        _refreshing.discard(key)
     return speed
 
 
+def _start_refresh(key, using):
+    """Start one refresh of `key`, unless one is under way."""
+    with _lock:
+        if key in _refreshing:
+            return
+        _refreshing.add(key)
+    run_in_background(refresh_import_speed, using)
+
+
+def run_in_background(learn, using):
+    """Run `learn(using)` in a daemon thread, on database connections of its own that it closes; return the thread."""
+
+    def target():
+        try:
+            learn(using)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=target, name="jobs-import-speed", daemon=True)
+    thread.start()
+    return thread
+
+
+def forget_import_speeds():
+    """Forget every learned speed (tests start from none)."""
+    _learned.clear()
+    with _lock:
+        _refreshing.clear()
+
+
 def share_import_speed(datasets, using):
-    """Give the datasets of one list one lazily fetched import speed, so the list costs at most one query for it."""
+    """Give the datasets of one list one lazily read import speed, so the list reads it at most once."""
     speed = functools.cache(functools.partial(learned_import_speed, using))
     for dataset in datasets:
         dataset._import_speed = speed
@@ -36,7 +102,7 @@ def share_import_speed(datasets, using):
 
 
 class JobIterable(ModelIterable):
-    """Datasets that share one lazily fetched import speed."""
+    """Datasets that share one lazily read import speed."""
 
     def __iter__(self):
         return share_import_speed(super().__iter__(), self.queryset.db)

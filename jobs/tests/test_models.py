@@ -5,7 +5,8 @@ import pytest
 from django.db import connection, router
 
 from jobs import progress
-from jobs.models import Dataset, ReadOnlyTableError, learned_import_speed
+from jobs.import_speed import learned_import_speed
+from jobs.models import Dataset, ReadOnlyTableError
 from jobs.table import datasets_table_problems
 
 from . import NOW, ago
