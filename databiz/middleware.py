@@ -1,7 +1,10 @@
-"""Per-request instrumentation: Prometheus counts and latency, and one log line per API request."""
+"""Per-request wiring: Prometheus counts and latency, one log line per API request, probes, and browser-only state."""
 import logging
 import time
 
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.utils.functional import SimpleLazyObject, empty
 
 from jobs.views import ActiveJobListView
@@ -75,3 +78,38 @@ def request_user_id(request):
         return None
     user_id = getattr(user, "pk", None)
     return str(user_id) if user_id is not None else None
+
+
+def is_bearer_api_call(request):
+    """Tell whether the request is an API call carrying a Bearer token: it needs no session, cookie user or messages."""
+    authorization = request.headers.get("Authorization", "")
+    return request.path_info.startswith(API_PREFIX) and authorization[:7].lower() == "bearer "
+
+
+class BrowserSessionMiddleware(SessionMiddleware):
+    """Django's sessions, for browsers: a Bearer API call (every poll) neither loads nor saves one."""
+
+    def process_request(self, request):
+        if not is_bearer_api_call(request):
+            super().process_request(request)
+
+    def process_response(self, request, response):
+        if not hasattr(request, "session"):
+            return response
+        return super().process_response(request, response)
+
+
+class BrowserAuthenticationMiddleware(AuthenticationMiddleware):
+    """Django's session user, for browsers; a Bearer API call is authenticated by DRF from its token."""
+
+    def process_request(self, request):
+        if hasattr(request, "session"):
+            super().process_request(request)
+
+
+class BrowserMessageMiddleware(MessageMiddleware):
+    """Django's messages, for browsers (they live in the session)."""
+
+    def process_request(self, request):
+        if hasattr(request, "session"):
+            super().process_request(request)

@@ -90,6 +90,32 @@ class IssuerUser(TokenUser):
         raise AttributeError(name)
 
 
+class PendingUser(TokenUser):
+    """A local user named by a valid token, whose row the jobs page checks in its own round trip."""
+
+    @cached_property
+    def id(self):
+        """The user-id claim as a UUID."""
+        return token_user_id(self.token)
+
+    def check_query(self):
+        """Return the compiled query of this user's row, to run with the page."""
+        return compiled(token_user_queryset, router.db_for_read(get_user_model()))
+
+    def confirm(self, users):
+        """Refuse the request unless the checked rows hold this user, active: what a deactivation takes effect by."""
+        active_user(users)
+
+
+def active_user(users):
+    """Return the one user of `users`, or refuse the request when there is none or it is inactive."""
+    if not users:
+        raise AuthenticationFailed(_("User not found"), code="user_not_found")
+    if not users[0].is_active:
+        raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
+    return users[0]
+
+
 def token_user_id(validated_token):
     """Return the token's user-id claim as a UUID, or refuse the token when it is missing or not a UUID."""
     try:
@@ -122,9 +148,19 @@ class BearerTokenAuthentication(JWTAuthentication):
         user_id = token_user_id(validated_token)
         if auth_mode() == EXTERNAL:
             return IssuerUser(validated_token)
-        users = compiled(token_user_queryset, router.db_for_read(get_user_model())).run(user_id)
-        if not users:
-            raise AuthenticationFailed(_("User not found"), code="user_not_found")
-        if not users[0].is_active:
-            raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
-        return users[0]
+        return active_user(compiled(token_user_queryset, router.db_for_read(get_user_model())).run(user_id))
+
+
+class PageAuthentication(BearerTokenAuthentication):
+    """Bearer authentication of the jobs page: in local mode the user's row is read by the page's own round trip.
+
+    The token is verified here as always; whether its user still exists and is active is checked with the jobs
+    query, in one round trip to the database (JobPageQuerySet), and refused there exactly as here.
+    """
+
+    def get_user(self, validated_token):
+        """Return the external issuer's user, or a local user whose row the page will check."""
+        if auth_mode() == EXTERNAL:
+            return super().get_user(validated_token)
+        token_user_id(validated_token)
+        return PendingUser(validated_token)

@@ -142,7 +142,10 @@ class CompiledQuerySet:
         connection = connections[self.using]
         with connection.cursor() as cursor:
             cursor.execute(self.sql, self.bind(user_id, now, connection))
-            rows = cursor.fetchall()
+            return self.instances(cursor.fetchall())
+
+    def instances(self, rows):
+        """Return the model instances, with their annotations, of rows this SQL returned."""
         if self.converters:
             rows = self.compiler.apply_converters(rows, self.converters)
         instances = []
@@ -152,6 +155,32 @@ class CompiledQuerySet:
                 setattr(instance, name, row[position])
             instances.append(instance)
         return instances
+
+
+def run_together(queries, user_id, now=None):
+    """Run compiled queries for one user and moment: in one round trip (psycopg's pipeline) where they can share it."""
+    connection = connections[queries[0].using]
+    pipelined = (
+        connection.vendor == "postgresql"
+        and all(query.using == queries[0].using for query in queries)
+        # psycopg pipelines need server-side binding (off behind PgBouncer in transaction mode).
+        and connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
+    )
+    if not pipelined:
+        return [query.run(user_id, now) for query in queries]
+    # What Django's cursor() does first: replace a connection that died since the last request (CONN_HEALTH_CHECKS).
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        cursors = []
+        for query in queries:
+            cursor = connection.cursor()
+            cursor.execute(query.sql, query.bind(user_id, now, connection))
+            cursors.append(cursor)
+        rows = [cursor.fetchall() for cursor in cursors]
+    for cursor in cursors:
+        cursor.close()
+    return [query.instances(result) for query, result in zip(queries, rows)]
 
 
 @functools.lru_cache(maxsize=512)

@@ -45,6 +45,7 @@ class BearerTokenScheme(SimpleJWTScheme):
     """The Bearer JWT scheme for the project's case-insensitive subclass of simplejwt's authentication."""
 
     target_class = "jobs.authentication.BearerTokenAuthentication"
+    match_subclasses = True  # the jobs page's PageAuthentication too
     name = "bearerAuth"
 
 

@@ -1,13 +1,14 @@
 """The jobs API: the list of the signed-in user's jobs, and the token endpoints of local mode."""
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from .authentication import EXTERNAL, auth_mode
+from .authentication import EXTERNAL, PageAuthentication, auth_mode
 from .filters import JobFilter
 from .models import Dataset, JobStatus, JobType
 from .openapi import FIELD_ERRORS, THROTTLED, UNAUTHORIZED, UNAVAILABLE
@@ -65,6 +66,8 @@ def csv_parameter(name, values, description):
 class ActiveJobListView(ListAPIView):
     """The signed-in user's jobs: running ones first, then those finished within the retention window."""
 
+    # The user's row is checked in the same round trip as the jobs query (PageAuthentication); sessions as usual.
+    authentication_classes = [PageAuthentication, SessionAuthentication]
     serializer_class = JobSerializer
     filterset_class = JobFilter
     pagination_class = None
