@@ -17,7 +17,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from databiz.demo.ddl import create_datasets_table
 from jobs import import_speed
-from jobs.authentication import issuer_backend_for
+from jobs.authentication import forget_verified_tokens, issuer_backend_for
 from jobs.models import Dataset
 from jobs.table import datasets_table_exists
 from jobs.tests import NOW, SHARED_SECRET
@@ -34,12 +34,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Start every test with empty caches: no throttling count or learned import speed outlives a test."""
+    """Start every test with empty caches: no throttling count, learned speed or token verification outlives it."""
     cache.clear()
     import_speed.forget_import_speeds()
+    forget_verified_tokens()
     yield
     cache.clear()
     import_speed.forget_import_speeds()
+    forget_verified_tokens()
 
 
 @pytest.fixture(autouse=True)

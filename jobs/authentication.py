@@ -6,6 +6,8 @@ simplejwt's token backend with the issuer's key (shared secret, PEM public key o
 claim is the `created_by` of the caller's datasets, with no user row and no user query.
 """
 import functools
+import threading
+import time
 import uuid
 
 from django.conf import settings
@@ -27,6 +29,17 @@ from .jwks import IssuerKeys
 LOCAL, EXTERNAL = "local", "external"
 # Far above any real access token, far below what would cost a signature check anything: a cheap refusal.
 MAX_TOKEN_LENGTH = 8192
+# Each open tab polls with the same token every 10 s: its signature is checked once a minute, its expiry each time.
+VERIFIED_TOKEN_REUSE = 60
+VERIFIED_TOKENS_KEPT = 20_000
+_verified_tokens = {}
+_verified_tokens_lock = threading.Lock()
+
+
+def forget_verified_tokens():
+    """Forget every token verification (tests start from none)."""
+    with _verified_tokens_lock:
+        _verified_tokens.clear()
 
 
 def auth_mode():
@@ -58,6 +71,14 @@ def issuer_backend_for(algorithm, signing_key, verifying_key, audience, issuer, 
         timeout, min_refresh, max_age = jwks
         backend.jwks_client = IssuerKeys(jwk_url, timeout=timeout, min_refresh=min_refresh, max_age=max_age)
     return backend
+
+
+def issuer_keys_generation():
+    """Return which key set of the issuer's JWKS is in use (0 without one): verifications are not reused across."""
+    if auth_mode() != EXTERNAL:
+        return 0
+    keys = issuer_backend().jwks_client
+    return 0 if keys is None else keys.generation
 
 
 class IssuerToken(UntypedToken):
@@ -142,6 +163,23 @@ class BearerTokenAuthentication(JWTAuthentication):
         if raw_token is not None and len(raw_token) > MAX_TOKEN_LENGTH:
             raise InvalidToken(_("Token is too long"))
         return raw_token
+
+    def get_validated_token(self, raw_token):
+        """Return the verified token, verifying a token seen in the last minute only for its expiry."""
+        key = (raw_token, auth_mode(), id(jwt_settings()), issuer_keys_generation())
+        now = time.time()
+        verified = _verified_tokens.get(key)
+        if verified is not None and now < verified[1]:
+            return verified[0]
+        token = super().get_validated_token(raw_token)
+        # Valid until its `exp` (with the leeway simplejwt allows), for a minute at most, and only while the issuer's
+        # key set is the one it was verified with.
+        leeway = token.get_token_backend().get_leeway().total_seconds()
+        with _verified_tokens_lock:
+            _verified_tokens[key] = (token, min(float(token["exp"]) + leeway, now + VERIFIED_TOKEN_REUSE))
+            if len(_verified_tokens) > VERIFIED_TOKENS_KEPT:
+                del _verified_tokens[next(iter(_verified_tokens))]
+        return token
 
     def get_user(self, validated_token):
         """Return the token's user: stateless for an external issuer, else a live, active user of this service."""

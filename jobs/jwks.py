@@ -39,6 +39,8 @@ class IssuerKeys(PyJWKClient):
         super().__init__(uri, lifespan=max_age, timeout=timeout, cooldown_duration=min_refresh)
         self.last_good = None
         self.retry_at = 0.0
+        # Counts the key sets fetched: a token verified with an earlier set is verified again.
+        self.generation = 0
 
     def fetch_data(self):
         """Return the endpoint's key set, or on failure the last good one (503 when there is none)."""
@@ -53,6 +55,8 @@ class IssuerKeys(PyJWKClient):
             logger.warning("The issuer's JWKS at %s cannot be fetched: %s", self.uri, exc)
             self.retry_at = now + RETRY_AFTER_FAILURE
             return self.fallback(now)
+        if data != self.last_good:
+            self.generation += 1
         self.last_good = data
         return data
 

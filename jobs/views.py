@@ -9,7 +9,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from .authentication import EXTERNAL, PageAuthentication, auth_mode
-from .filters import JobFilter
+from .filters import JobFilter, JobFilterBackend
 from .models import Dataset, JobStatus, JobType
 from .openapi import FIELD_ERRORS, THROTTLED, UNAUTHORIZED, UNAVAILABLE
 from .polling import conditional_response, poll_hints
@@ -69,6 +69,7 @@ class ActiveJobListView(ListAPIView):
     # The user's row is checked in the same round trip as the jobs query (PageAuthentication); sessions as usual.
     authentication_classes = [PageAuthentication, SessionAuthentication]
     serializer_class = JobSerializer
+    filter_backends = [JobFilterBackend]
     filterset_class = JobFilter
     pagination_class = None
     throttle_classes = [PollRateThrottle]

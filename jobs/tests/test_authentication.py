@@ -9,10 +9,12 @@ import uuid
 
 import jwt
 import pytest
+import time_machine
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.tokens import AccessToken
 from werkzeug import Response
 
@@ -543,3 +545,23 @@ def test_issue_token_explains_what_it_cannot_mint(config, args, message, externa
         call_command("issue_token", *args)
 
     assert str(error.value) == message
+
+
+# Verified tokens are reused: each tab's token is checked once, its expiry on every poll
+
+
+def test_a_polled_token_is_verified_once_and_refused_once_it_expires(
+    external_issuer, databiz_datasets, api_client, monkeypatch
+):
+    external_issuer()
+    token = jwt.encode(claims(exp=NOW + datetime.timedelta(minutes=5)), SHARED_SECRET, algorithm="HS256")
+    decoded = []
+    decode = TokenBackend.decode
+    monkeypatch.setattr(TokenBackend, "decode", lambda backend, *args, **kwargs: decoded.append(1) or decode(
+        backend, *args, **kwargs))
+    statuses = []
+    for minutes in (0, 0.5, 4.9, 5.6):  # the leeway is 30 s
+        with time_machine.travel(NOW + datetime.timedelta(minutes=minutes), tick=False):
+            statuses.append(poll(api_client, token).status_code)
+
+    assert (statuses, len(decoded)) == ([200, 200, 200, 401], 3)
