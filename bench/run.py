@@ -5,7 +5,7 @@ and the server's peak memory, and writes them to bench-results/. Settings (envir
 required), BENCH_USERS (10000), BENCH_DATASETS_PER_USER (100), BENCH_DURATION (15 s), BENCH_RUNS (3),
 BENCH_CONNECTIONS ("16,64"), BENCH_SOAK (0: seconds of an extra memory soak run at 64 connections), BENCH_PORT (8090),
 BENCH_REGENERATE (1: rebuild the data set; 0 reuses it if it is there), BENCH_AUTH (local, or external: tokens as
-DataBiz's backend signs them), GUNICORN_* (server settings).
+DataBiz's backend signs them), WORKERS (server processes, 2).
 """
 import os
 import platform
@@ -205,11 +205,16 @@ def explain(url, sql):
 
 
 def start_server(env, port):
-    """Start gunicorn as `make serve` does, and wait until it answers."""
+    """Start the production server as `make serve` does (granian, WORKERS processes), and wait until it answers."""
     log = open(ROOT / "bench-results" / "server.log", "w")
+    metrics_dir = ROOT / "bench-results" / "prometheus"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
     server = subprocess.Popen(
-        [str(Path(PYTHON).parent / "gunicorn"), "-c", "python:databiz.gunicorn", "databiz.wsgi"],
-        cwd=ROOT, env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, stdout=log, stderr=subprocess.STDOUT,
+        [str(Path(PYTHON).parent / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", os.environ.get("WORKERS", "2"), "--blocking-threads", "1", "--backlog", "2048", "--no-ws",
+         "--log-level", "warning", "databiz.wsgi:application"],
+        cwd=ROOT, env={**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}, stdout=log, stderr=subprocess.STDOUT,
     )
     probe = urllib.request.Request(
         f"http://127.0.0.1:{port}/api/v2/jobs/active", headers={"X-Forwarded-Proto": "https"}
@@ -239,7 +244,7 @@ def fetch_etags(tokens, port):
 
 
 def worker_pids(server):
-    """Return the pids of the gunicorn master and its workers."""
+    """Return the pids of the server's main process and its workers."""
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
     return [server.pid] + [int(pid) for pid in children]
 
@@ -359,7 +364,7 @@ def main():
         server.wait(timeout=30)
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     machine = f"machine cores={os.cpu_count()} mem_gib={memory_gib:.0f} python={platform.python_version()}"
-    server_conf = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("GUNICORN_"))
+    server_conf = f"server=granian workers={os.environ.get('WORKERS', '2')}"
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     # Django's psycopg backend records the query with its parameters inlined: runnable as it is.
     plan = explain(url, datasets_sql)
