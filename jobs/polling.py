@@ -1,7 +1,9 @@
 """What makes a poll cheap and well-behaved: the ETag, cache headers and hints for the poller."""
 import hashlib
 
-from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.http import HttpResponseNotModified
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import parse_etags
 
 from . import conf
 
@@ -19,24 +21,33 @@ def poll_hints(jobs):
     }
 
 
-def response_etag(response):
-    """Return a strong ETag derived from exactly what the response says: its body and its hint headers."""
-    digest = hashlib.blake2b(response.content, digest_size=16)
+def answer_etag(serializer_class, jobs, hints):
+    """Return a strong ETag of the answer holding `jobs` with `hints`, made before anything is serialized.
+
+    The answer's bytes are a function of the values each field formats (`source_values`) and of the fields
+    themselves (`signature`): the same values and fields give the same body, so a tag of them is as exact as a
+    hash of the body, and a poll that already holds the answer is not formatted or rendered again.
+    """
+    digest = hashlib.blake2b(serializer_class.signature().encode(), digest_size=16)
+    for job in jobs:
+        digest.update(b"\n" + repr(serializer_class.source_values(job)).encode())
     for header in HINT_HEADERS:
-        digest.update(f"\n{header}: {response.get(header, '')}".encode())
+        digest.update(f"\n{header}: {hints[header]}".encode())
     return f'"{digest.hexdigest()}"'
 
 
-def conditional_response(request, response):
-    """Render `response`, tag it, and answer 304 without a body when the caller already has this version."""
+def not_modified(request, etag, headers):
+    """Return the 304 for a caller whose If-None-Match already names `etag`, else None."""
+    held = parse_etags(request.headers.get("If-None-Match", ""))
+    if request.method not in ("GET", "HEAD") or not held:
+        return None
+    if held != ["*"] and etag.removeprefix("W/") not in (tag.removeprefix("W/") for tag in held):
+        return None
+    return HttpResponseNotModified(headers={**headers, "ETag": etag})
+
+
+def cache_headers(response):
+    """Mark an answer of the jobs list private and to be revalidated, varying by who asks."""
     patch_cache_control(response, private=True, no_cache=True)
     patch_vary_headers(response, ("Authorization", "Cookie"))
-    if response.status_code != 200:
-        return response
-    response.render()
-    response["ETag"] = response_etag(response)
-    conditional = get_conditional_response(request, etag=response["ETag"], response=response)
-    if conditional is not response:
-        for header in HINT_HEADERS:
-            conditional[header] = response[header]
-    return conditional
+    return response

@@ -13,7 +13,8 @@ class ReadOnlySerializer(serializers.Serializer):
 
     DRF deep-copies and binds every declared field each time a serializer is made; on a list polled by every
     open tab that was a quarter of the request's time (docs/performance.md). The fields' own
-    `to_representation` still formats every value.
+    `to_representation` still formats every value; `source_values` gives the values it formats, from which a
+    poll's ETag is made before anything is formatted.
     """
 
     @classmethod
@@ -25,15 +26,31 @@ class ReadOnlySerializer(serializers.Serializer):
             field.bind(name, template)
         return tuple((name, field.source_attrs, field.to_representation) for name, field in fields.items())
 
-    def to_representation(self, instance):
-        """Return the primitive representation of `instance`, field by field."""
-        representation = {}
-        for name, source_attrs, to_representation in self._representation_plan():
+    @classmethod
+    @functools.cache
+    def signature(cls):
+        """Return a text that changes whenever a field, its source or its options change."""
+        return repr([(name, repr(field)) for name, field in cls._declared_fields.items()])
+
+    @classmethod
+    def source_values(cls, instance):
+        """Return the values the representation of `instance` is made from, field by field, unformatted."""
+        values = []
+        for _name, source_attrs, _to_representation in cls._representation_plan():
             value = instance
             for attr in source_attrs:
                 value = getattr(value, attr)
-            representation[name] = None if value is None else to_representation(value)
-        return representation
+            values.append(value)
+        return values
+
+    def to_representation(self, instance):
+        """Return the primitive representation of `instance`, field by field."""
+        return {
+            name: None if value is None else to_representation(value)
+            for (name, _source_attrs, to_representation), value in zip(
+                self._representation_plan(), self.source_values(instance)
+            )
+        }
 
 
 # Named after the frontend's TypeScript interface in the OpenAPI description.

@@ -12,7 +12,7 @@ from .authentication import EXTERNAL, PageAuthentication, auth_mode
 from .filters import JobFilter, JobFilterBackend
 from .models import Dataset, JobStatus, JobType
 from .openapi import FIELD_ERRORS, THROTTLED, UNAUTHORIZED, UNAVAILABLE
-from .polling import conditional_response, poll_hints
+from .polling import answer_etag, cache_headers, not_modified, poll_hints
 from .serializers import JobSerializer
 from .throttling import PollRateThrottle
 
@@ -79,14 +79,18 @@ class ActiveJobListView(ListAPIView):
         return Dataset.objects.jobs_page_for(self.request.user)
 
     def list(self, request, *args, **kwargs):
-        """Answer the filtered page as a bare array, with the poller's hint headers."""
+        """Answer the filtered page as a bare array with its ETag and hint headers, or 304 if the caller has it."""
         jobs = self.filter_queryset(self.get_queryset())
-        return Response(self.get_serializer(jobs, many=True).data, headers=poll_hints(jobs))
+        headers = poll_hints(jobs)
+        etag = answer_etag(self.get_serializer_class(), jobs, headers)
+        unchanged = not_modified(request, etag, headers)
+        if unchanged is not None:
+            return unchanged
+        return Response(self.get_serializer(jobs, many=True).data, headers={**headers, "ETag": etag})
 
     def finalize_response(self, request, response, *args, **kwargs):
-        """Tag the answer with an ETag and answer 304 to a caller that already has it."""
-        response = super().finalize_response(request, response, *args, **kwargs)
-        return conditional_response(request, response)
+        """Mark every answer private and to be revalidated."""
+        return cache_headers(super().finalize_response(request, response, *args, **kwargs))
 
 
 class LocalTokensOnly:

@@ -4,6 +4,8 @@ import pytest
 import time_machine
 from rest_framework_simplejwt.tokens import AccessToken
 
+from jobs.serializers import JobSerializer
+
 from . import NOW, ago
 
 pytestmark = pytest.mark.django_db
@@ -167,3 +169,18 @@ def test_a_poll_costs_one_query_for_the_datasets_and_one_for_the_user(
     [datasets_query] = [q["sql"] for q in captured.captured_queries if "datasets" in q["sql"]]
     selected = datasets_query.split(" FROM ")[0]
     assert "file_type" not in selected and '"created_by"' not in selected
+
+
+def test_a_304_formats_and_renders_nothing(auth_client, jobs, monkeypatch):
+    first = auth_client.get(URL)
+    formatted = []
+    to_representation = JobSerializer.to_representation
+    monkeypatch.setattr(JobSerializer, "to_representation", lambda serializer, job: formatted.append(job.pk) or
+                        to_representation(serializer, job))
+
+    again = auth_client.get(URL, HTTP_IF_NONE_MATCH=first["ETag"])
+    changed = auth_client.get(URL, HTTP_IF_NONE_MATCH='"0123456789abcdef0123456789abcdef"')
+
+    assert (again.status_code, changed.status_code, formatted) == (
+        304, 200, [jobs["running"].pk, jobs["completed"].pk]
+    )
