@@ -23,8 +23,17 @@ DEFAULTS = {
     "JOBS_PROGRESS_HISTORY": timedelta(days=7),
     # With fewer completed imports than this in the window, progress stays fixed.
     "JOBS_PROGRESS_MIN_SAMPLE": 10,
-    # How long the learned import speed is kept in Django's default cache.
+    # How long a learned import speed is used before it is learned again (in the background).
     "JOBS_PROGRESS_CACHE": timedelta(minutes=1),
+    # The stream (GET /api/v2/jobs/stream): how often each process reads every open stream's answer (one query),
+    # the heartbeat comment's interval, the reconnection delay it suggests, the most streams one user and one
+    # process may hold open, and the events a stream may fall behind by before it is ended.
+    "JOBS_STREAM_TICK": timedelta(seconds=2),
+    "JOBS_STREAM_HEARTBEAT": timedelta(seconds=15),
+    "JOBS_STREAM_RETRY": timedelta(seconds=5),
+    "JOBS_STREAM_MAX_PER_USER": 5,
+    "JOBS_STREAM_MAX_PER_PROCESS": 5000,
+    "JOBS_STREAM_QUEUE": 8,
 }
 
 
@@ -87,3 +96,33 @@ def progress_min_sample():
 def progress_cache():
     """Return how long the learned import speed is cached."""
     return get_setting("JOBS_PROGRESS_CACHE")
+
+
+def stream_tick():
+    """Return how often each process reads the answers of every open stream."""
+    return get_setting("JOBS_STREAM_TICK")
+
+
+def stream_heartbeat():
+    """Return the interval of the stream's heartbeat comments."""
+    return get_setting("JOBS_STREAM_HEARTBEAT")
+
+
+def stream_retry():
+    """Return the reconnection delay the stream suggests to its clients."""
+    return get_setting("JOBS_STREAM_RETRY")
+
+
+def stream_max_per_user():
+    """Return the most streams one user may hold open in one process."""
+    return get_setting("JOBS_STREAM_MAX_PER_USER")
+
+
+def stream_max_per_process():
+    """Return the most streams one process holds open."""
+    return get_setting("JOBS_STREAM_MAX_PER_PROCESS")
+
+
+def stream_queue():
+    """Return the events a stream may fall behind by before it is ended."""
+    return get_setting("JOBS_STREAM_QUEUE")

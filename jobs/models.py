@@ -5,7 +5,7 @@ import functools
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When, Window
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce, Greatest, RowNumber
 from django.utils import timezone
 
 from . import conf, progress
@@ -57,6 +57,16 @@ def dataset_statuses(job_status):
 def job_type_expression():
     """Return the SQL expression of a dataset's job type: every dataset is an import today."""
     return Value(JobType.IMPORT.value, output_field=models.CharField())
+
+
+def job_order():
+    """Return the job order: running jobs first (newest first), then finished ones, most recently finished first."""
+    return [
+        Case(When(job_status=JobStatus.RUNNING, then=0), default=1),
+        F("finished_at").desc(nulls_last=True),
+        F("created_at").desc(),
+        F("pk").asc(),
+    ]
 
 
 def moment_expression(now):
@@ -129,23 +139,34 @@ class DatasetQuerySet(models.QuerySet):
 
     def in_job_order(self):
         """Order running jobs first (newest first), then finished jobs, most recently finished first."""
-        return self.order_by(
-            Case(When(job_status=JobStatus.RUNNING, then=0), default=1),
-            F("finished_at").desc(nulls_last=True),
-            F("created_at").desc(),
-            "pk",
-        )
+        return self.order_by(*job_order())
 
-    def with_list_totals(self):
-        """Annotate every row with `listed_total` and `running_total`: the counts before the bound cuts the list."""
+    def with_list_totals(self, *, per_owner=False):
+        """Annotate every row with `listed_total` and `running_total`: the counts before the bound cuts the list
+        (each owner's own with `per_owner`)."""
+        partition = [F("created_by")] if per_owner else None
         return self.annotate(
-            listed_total=Window(Count("pk")),
-            running_total=Window(Sum(Case(When(job_status=JobStatus.RUNNING, then=1), default=0))),
+            listed_total=Window(Count("pk"), partition_by=partition),
+            running_total=Window(Sum(Case(When(job_status=JobStatus.RUNNING, then=1), default=0)),
+                                 partition_by=partition),
         )
 
-    def only_job_columns(self):
-        """Read only the columns a job's fields are made of."""
-        return self.only(*JOB_COLUMNS)
+    def bounded_per_owner(self):
+        """Cut each owner's list to `JOBS_MAX_RESULTS` items in job order, as `bounded()` cuts one owner's."""
+        return self.annotate(
+            owner_rank=Window(RowNumber(), partition_by=[F("created_by")], order_by=job_order())
+        ).filter(owner_rank__lte=conf.max_results())
+
+    def jobs_for_owners(self, user_ids, *, now=None):
+        """Return the pages of every user of `user_ids` in one query: each as `jobs_page_for` answers it, by owner."""
+        return (
+            self.filter(created_by__in=user_ids).jobs(now=now).only_job_columns(owner=True)
+            .with_list_totals(per_owner=True).bounded_per_owner()
+        )
+
+    def only_job_columns(self, *, owner=False):
+        """Read only the columns a job's fields are made of (and `created_by`, with `owner`)."""
+        return self.only(*JOB_COLUMNS, *(["created_by"] if owner else []))
 
     def with_owner_username(self):
         """Annotate `owner_username`, the owner's username (None for an unknown user), in the same query."""

@@ -1,0 +1,236 @@
+"""Server-Sent Events of each user's jobs: the answers of every open stream, found with one query per tick.
+
+Each process keeps the users with an open stream (`StreamHub`). Every JOBS_STREAM_TICK it reads all their pages
+in one query (`Dataset.objects.jobs_for_owners`, the same rules as the list), and sends a user an event only when
+their answer's ETag changed. An event carries exactly what `GET /api/v2/jobs/active` answers at that moment: the
+same JSON array as its data, the same ETag as its id.
+"""
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+from asgiref.sync import sync_to_async
+from django.db import DatabaseError, connections, router, transaction
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django.views import View
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import APIException, AuthenticationFailed, NotAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+
+from databiz.errors import api_exception_handler, database_unavailable_response
+
+from . import conf
+from .authentication import BearerTokenAuthentication
+from .models import Dataset
+from .polling import answer_etag, poll_hints
+from .serializers import JobSerializer
+
+logger = logging.getLogger(__name__)
+
+# Users whose pages one query reads; more open streams take more queries per tick.
+USERS_PER_QUERY = 1000
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `/api/v2/jobs/active` answers one user: the JSON body and its ETag."""
+
+    body: bytes
+    etag: str
+
+    def event(self):
+        """Return the answer as one Server-Sent Event."""
+        return b"event: jobs\nid: " + self.etag.encode() + b"\ndata: " + self.body + b"\n\n"
+
+
+def answer_of(jobs):
+    """Return the Answer of a page of jobs, as the list view makes it."""
+    etag = answer_etag(JobSerializer, jobs, poll_hints(jobs))
+    return Answer(JSONRenderer().render(JobSerializer(jobs, many=True).data), etag)
+
+
+def answers_for(user_ids, *, now=None):
+    """Return {user id: Answer} for every user of `user_ids`, one query per USERS_PER_QUERY users."""
+    now = now or timezone.now()
+    pages = defaultdict(list)
+    user_ids = list(user_ids)
+    for start in range(0, len(user_ids), USERS_PER_QUERY):
+        queryset = Dataset.objects.using(router.db_for_read(Dataset))
+        for job in queryset.jobs_for_owners(user_ids[start:start + USERS_PER_QUERY], now=now):
+            pages[job.created_by].append(job)
+    return {user_id: answer_of(pages[user_id]) for user_id in user_ids}
+
+
+class StreamHub:
+    """The open streams of this process, by user, and the tick that refreshes them all with one query."""
+
+    def __init__(self):
+        self.streams = defaultdict(set)
+        self.sent = {}
+        self.task = None
+
+    def open_count(self, user_id=None):
+        """Return how many streams are open: in this process, or of one user."""
+        if user_id is None:
+            return sum(len(queues) for queues in self.streams.values())
+        return len(self.streams.get(user_id, ()))
+
+    def subscribe(self, user_id):
+        """Open a stream of `user_id`'s answers; return its queue of events."""
+        queue = asyncio.Queue(maxsize=conf.stream_queue())
+        self.streams[user_id].add(queue)
+        loop = asyncio.get_running_loop()
+        if self.task is None or self.task.done() or self.task.get_loop() is not loop:
+            self.task = loop.create_task(self.run())
+        return queue
+
+    def unsubscribe(self, user_id, queue):
+        """Close one stream."""
+        queues = self.streams.get(user_id)
+        if queues is not None:
+            queues.discard(queue)
+            if not queues:
+                del self.streams[user_id]
+                self.sent.pop(user_id, None)
+
+    async def run(self):
+        """Tick while any stream is open: one query for every user, an event to each whose answer changed."""
+        while self.streams:
+            await asyncio.sleep(conf.stream_tick().total_seconds())
+            await self.tick()
+
+    async def tick(self):
+        """Read every open stream's answer and hand the changed ones to their streams."""
+        users = list(self.streams)
+        try:
+            answers = await sync_to_async(refresh, thread_sensitive=True)(users)
+        except DatabaseError:
+            # The streams stay open and catch up on the tick after the database is back.
+            logger.warning("The stream tick could not read the datasets.", exc_info=True)
+            return
+        for user_id, answer in answers.items():
+            if self.sent.get(user_id) == answer.etag:
+                continue
+            self.sent[user_id] = answer.etag
+            for queue in list(self.streams.get(user_id, ())):
+                deliver(queue, answer)
+
+
+def refresh(user_ids):
+    """Return the answers of `user_ids`, on a connection checked as a request's would be, in a transaction of its
+    own (a failed read leaves nothing half done)."""
+    using = router.db_for_read(Dataset)
+    if not connections[using].in_atomic_block:
+        connections[using].close_if_unusable_or_obsolete()
+    with transaction.atomic(using=using):
+        return answers_for(user_ids)
+
+
+def deliver(queue, answer):
+    """Queue an answer for a stream; a stream that stopped reading is ended instead of buffered without bound."""
+    try:
+        queue.put_nowait(answer)
+    except asyncio.QueueFull:
+        with contextlib.suppress(asyncio.QueueEmpty):
+            while True:
+                queue.get_nowait()
+        queue.put_nowait(None)
+
+
+HUB = StreamHub()
+
+
+def authenticate(django_request):
+    """Return (user, token) as the list authenticates its caller (Bearer token, or the session), or raise."""
+    request = Request(django_request, authenticators=[BearerTokenAuthentication(), SessionAuthentication()])
+    if request.user is None or not request.user.is_authenticated:
+        raise NotAuthenticated()
+    return request.user, request.auth
+
+
+def refusal(exc):
+    """Return the JSON answer DRF gives for an API exception (401 with its challenge, 429, 503)."""
+    response = api_exception_handler(exc, {})
+    if isinstance(exc, (NotAuthenticated, AuthenticationFailed)):
+        response.status_code = 401
+        response["WWW-Authenticate"] = BearerTokenAuthentication().authenticate_header(None)
+    response.accepted_renderer, response.accepted_media_type, response.renderer_context = (
+        JSONRenderer(), "application/json", {}
+    )
+    return response.render()
+
+
+class StreamLimit(APIException):
+    """Too many open streams: of this user (429), or in this process (503, so that clients fall back to polling)."""
+
+    def __init__(self, status_code, detail, wait):
+        super().__init__(detail)
+        self.status_code, self.wait = status_code, wait
+
+
+def check_limits(user_id):
+    """Raise StreamLimit when the user or this process already holds as many streams as allowed."""
+    wait = int(conf.stream_retry().total_seconds())
+    if HUB.open_count(user_id) >= conf.stream_max_per_user():
+        raise StreamLimit(429, "Too many open streams for this user: close one, or poll.", wait)
+    if HUB.open_count() >= conf.stream_max_per_process():
+        raise StreamLimit(503, "This server holds as many streams as it can: poll, or try again shortly.", wait)
+
+
+async def events(user_id, first, last_event_id, expires_at):
+    """Yield the stream of one user: the current answer (unless the client has it), then each change."""
+    queue = HUB.subscribe(user_id)
+    sent = last_event_id
+    try:
+        yield f"retry: {int(conf.stream_retry().total_seconds() * 1000)}\n\n".encode()
+        if first.etag != sent:
+            sent = first.etag
+            yield first.event()
+        while True:
+            wait = conf.stream_heartbeat().total_seconds()
+            if expires_at is not None:
+                wait = min(wait, max(0.0, expires_at - time.time()))
+            try:
+                answer = await asyncio.wait_for(queue.get(), timeout=wait)
+            except TimeoutError:
+                if expires_at is not None and time.time() >= expires_at:
+                    yield b'event: reauthenticate\ndata: {"detail": "The token has expired."}\n\n'
+                    return
+                yield b": heartbeat\n\n"
+                continue
+            if answer is None:  # the client fell too far behind: end, it reconnects and starts afresh
+                return
+            if answer.etag != sent:
+                sent = answer.etag
+                yield answer.event()
+    finally:
+        HUB.unsubscribe(user_id, queue)
+
+
+class JobStreamView(View):
+    """`GET /api/v2/jobs/stream`: the signed-in user's jobs as Server-Sent Events, each what the list answers."""
+
+    async def get(self, request):
+        """Open the stream, or answer 401, 429 or 503 as JSON."""
+        try:
+            user, token = await sync_to_async(authenticate, thread_sensitive=True)(request)
+            check_limits(user.pk)
+            first = (await sync_to_async(refresh, thread_sensitive=True)([user.pk]))[user.pk]
+        except APIException as exc:
+            return await sync_to_async(refusal, thread_sensitive=True)(exc)
+        except DatabaseError as exc:
+            return await sync_to_async(database_unavailable_response, thread_sensitive=True)(exc)
+        expires_at = float(token["exp"]) if token is not None and "exp" in token else None
+        response = StreamingHttpResponse(
+            events(user.pk, first, request.headers.get("Last-Event-ID"), expires_at),
+            content_type="text/event-stream",
+        )
+        # Proxies must pass each event on at once (nginx: this header; others: buffering off for this path).
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"
+        return response

@@ -1,0 +1,216 @@
+"""The stream: each event is what the list answers, one query per tick for every open stream, limits and faults."""
+import asyncio
+import datetime
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import AsyncClient
+from django.utils import timezone
+from model_bakery import baker
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from jobs import stream
+
+from . import ago
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v2/jobs/stream"
+LIST = "/api/v2/jobs/active"
+
+
+@pytest.fixture(autouse=True)
+def hub(monkeypatch, settings):
+    """A hub of this test's own, ticking fast."""
+    settings.JOBS_STREAM_TICK = datetime.timedelta(seconds=0.05)
+    fresh = stream.StreamHub()
+    monkeypatch.setattr(stream, "HUB", fresh)
+    return fresh
+
+
+def real_ago(**delta):
+    """A moment before the real clock: the stream's ticks wait on the event loop's clock, which must run."""
+    return timezone.now() - datetime.timedelta(**delta)
+
+
+def bearer(user):
+    return f"Bearer {AccessToken.for_user(user)}"
+
+
+def polled(user):
+    """What the list answers `user` now: (body, ETag)."""
+    response = APIClient().get(LIST, HTTP_AUTHORIZATION=bearer(user))
+    return response.content, response["ETag"]
+
+
+@pytest.fixture
+def people(db):
+    return [baker.make(get_user_model(), username=name) for name in ("ann", "ben", "cem", "dee")]
+
+
+def test_one_query_answers_every_user_exactly_as_the_list_does(people, make_dataset, settings, now,
+                                                               django_assert_num_queries):
+    settings.JOBS_MAX_RESULTS = 3
+    ann, ben, cem, dee = people
+    for minutes in range(5):
+        make_dataset(created_by=ann.pk, status="new", created_at=ago(minutes=minutes))
+    make_dataset(created_by=ann.pk, status="inactive", updated_at=ago(minutes=2))
+    make_dataset(created_by=ben.pk, status="error", error_message="Bad sheet.", updated_at=ago(minutes=3))
+    make_dataset(created_by=ben.pk, status="inactive", updated_at=ago(minutes=1))
+    make_dataset(created_by=ben.pk, status="archived", updated_at=ago(minutes=1))
+    make_dataset(created_by=cem.pk, status="new", updated_at=ago(hours=2))  # stalled
+    make_dataset(created_by=cem.pk, status="inactive", updated_at=ago(hours=3))  # aged out
+
+    with django_assert_num_queries(1):
+        answers = stream.answers_for([person.pk for person in people])
+
+    assert {person.username: (answers[person.pk].body, answers[person.pk].etag) for person in people} == {
+        person.username: polled(person) for person in people
+    }
+    assert [answers[dee.pk].body, answers[ann.pk].body.count(b'"running"')] == [b"[]", 3]
+
+
+def read(response, count):
+    """Read `count` chunks of a streaming answer, then close it."""
+
+    async def chunks():
+        got = []
+        async for chunk in response.streaming_content:
+            got.append(chunk)
+            if len(got) == count:
+                break
+        await response.streaming_content.aclose()
+        return got
+
+    return chunks()
+
+
+def open_stream(user, **headers):
+    return AsyncClient().get(URL, headers={"Authorization": bearer(user), **headers})
+
+
+def test_the_stream_opens_with_the_lists_answer_then_sends_each_change(user, make_dataset, change_dataset):
+    dataset = make_dataset(created_by=user.pk, status="new", updated_at=real_ago(minutes=1))
+    before = polled(user)
+
+    async def scenario():
+        response = await open_stream(user)
+        chunks = response.streaming_content
+        opening = [await anext(chunks), await anext(chunks)]
+        await sync_to_async(change_dataset)(dataset, status="inactive", updated_at=real_ago(seconds=1))
+        changed = await anext(chunks)
+        await chunks.aclose()
+        return response, opening, changed
+
+    response, opening, changed = async_to_sync(scenario)()
+    after = polled(user)
+
+    assert (response.status_code, response["Content-Type"], response["Cache-Control"]) == (
+        200, "text/event-stream", "no-cache"
+    )
+    assert opening == [
+        b"retry: 5000\n\n", b"event: jobs\nid: " + before[1].encode() + b"\ndata: " + before[0] + b"\n\n"
+    ]
+    assert changed == b"event: jobs\nid: " + after[1].encode() + b"\ndata: " + after[0] + b"\n\n"
+    assert before != after
+
+
+def test_a_client_that_has_the_current_answer_gets_heartbeats_only(user, make_dataset, settings):
+    settings.JOBS_STREAM_HEARTBEAT = datetime.timedelta(seconds=0.1)
+    make_dataset(created_by=user.pk, status="inactive", updated_at=real_ago(minutes=1))
+    current = polled(user)[1]
+
+    async def scenario():
+        return await read(await open_stream(user, **{"Last-Event-ID": current}), 3)
+
+    assert async_to_sync(scenario)() == [b"retry: 5000\n\n", b": heartbeat\n\n", b": heartbeat\n\n"]
+
+
+def test_the_stream_ends_asking_for_a_new_token_when_the_token_expires(user):
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=datetime.timedelta(seconds=1))
+
+    async def scenario():
+        response = await AsyncClient().get(URL, headers={"Authorization": f"Bearer {token}"})
+        return await read(response, 10)
+
+    chunks = async_to_sync(scenario)()
+
+    assert chunks[0] == b"retry: 5000\n\n"
+    assert chunks[-1] == b'event: reauthenticate\ndata: {"detail": "The token has expired."}\n\n'
+    assert chunks[1:-1] == [b"event: jobs\nid: " + polled(user)[1].encode() + b"\ndata: []\n\n"]
+
+
+@pytest.mark.parametrize(
+    ("authorization", "body"),
+    [(None, {"detail": "Authentication credentials were not provided."}),
+     ("Bearer not-a-jwt", {"detail": "Given token not valid for any token type", "code": "token_not_valid",
+                           "messages": [{"token_class": "AccessToken", "token_type": "access",
+                                         "message": "Token is invalid"}]})],
+    ids=["missing", "garbage"],
+)
+def test_an_unauthenticated_stream_is_a_json_401(authorization, body):
+    headers = {"Authorization": authorization} if authorization else {}
+
+    response = async_to_sync(AsyncClient().get)(URL, headers=headers)
+
+    assert (response.status_code, response["WWW-Authenticate"], response.json()) == (401, 'Bearer realm="api"', body)
+
+
+def test_streams_beyond_the_limits_are_refused_with_retry_after(user, other_user, settings, hub):
+    settings.JOBS_STREAM_MAX_PER_USER = 1
+    settings.JOBS_STREAM_MAX_PER_PROCESS = 1
+
+    async def scenario():
+        held = await open_stream(user)
+        await anext(held.streaming_content)  # the stream is open once its first chunk is read
+        answers = [await open_stream(user), await open_stream(other_user)]
+        await held.streaming_content.aclose()
+        return answers
+
+    same_user, other = async_to_sync(scenario)()
+
+    assert [(r.status_code, r["Retry-After"], r.json()) for r in (same_user, other)] == [
+        (429, "5", {"detail": "Too many open streams for this user: close one, or poll."}),
+        (503, "5", {"detail": "This server holds as many streams as it can: poll, or try again shortly."}),
+    ]
+    assert hub.open_count() == 0
+
+
+def test_a_stream_that_stops_reading_is_ended_not_buffered(settings):
+    settings.JOBS_STREAM_QUEUE = 2
+
+    async def scenario():
+        queue = asyncio.Queue(maxsize=2)
+        answers = [stream.Answer(b"[]", f'"{n}"') for n in range(3)]
+        for answer in answers:
+            stream.deliver(queue, answer)
+        return [queue.get_nowait() for _ in range(queue.qsize())]
+
+    assert async_to_sync(scenario)() == [None]
+
+
+def test_a_database_outage_keeps_the_streams_and_they_catch_up_when_it_is_back(user, make_dataset, hub):
+    make_dataset(created_by=user.pk, status="inactive", updated_at=real_ago(minutes=1))
+
+    async def scenario():
+        queue = hub.subscribe(user.pk)
+        hub.task.cancel()  # tick by hand
+        await sync_to_async(rename, thread_sensitive=True)("datasets", "datasets_away")
+        await hub.tick()
+        during = (queue.qsize(), hub.open_count(user.pk))
+        await sync_to_async(rename, thread_sensitive=True)("datasets_away", "datasets")
+        await hub.tick()
+        return during, queue.get_nowait()
+
+    during, answer = async_to_sync(scenario)()
+
+    assert (during, answer.etag) == ((0, 1), polled(user)[1])
+
+
+def rename(old, new):
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {old} RENAME TO {new}")
