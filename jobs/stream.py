@@ -13,8 +13,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
 from django.db import DatabaseError, connections, router, transaction
-from django.http import StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views import View
 from rest_framework.authentication import SessionAuthentication
@@ -217,6 +218,13 @@ class JobStreamView(View):
 
     async def get(self, request):
         """Open the stream, or answer 401, 429 or 503 as JSON."""
+        if not isinstance(request, ASGIRequest):
+            # A WSGI server would hold a worker for the stream's whole life (Django reads an async stream to its end
+            # before sending anything): refuse, so that the client polls instead.
+            return JsonResponse(
+                {"detail": "This server does not stream (it is not an ASGI server): poll /api/v2/jobs/active."},
+                status=503, headers={"Retry-After": str(int(conf.stream_retry().total_seconds()))},
+            )
         try:
             user, token = await sync_to_async(authenticate, thread_sensitive=True)(request)
             check_limits(user.pk)

@@ -214,3 +214,11 @@ def test_a_database_outage_keeps_the_streams_and_they_catch_up_when_it_is_back(u
 def rename(old, new):
     with connection.cursor() as cursor:
         cursor.execute(f"ALTER TABLE {old} RENAME TO {new}")
+
+
+def test_a_wsgi_server_refuses_the_stream_so_that_clients_poll(user):
+    response = APIClient().get(URL, HTTP_AUTHORIZATION=bearer(user))
+
+    assert (response.status_code, response["Retry-After"], response.json()) == (
+        503, "5", {"detail": "This server does not stream (it is not an ASGI server): poll /api/v2/jobs/active."}
+    )
