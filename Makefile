@@ -54,18 +54,21 @@ lint: $(VENV)/.dev
 	$(BIN)/flake8
 	$(BIN)/isort --check-only --diff .
 
-# Production server: granian (WSGI), DEBUG off, WORKERS processes on PORT (docs/performance.md: the measured choice).
-# Prometheus counts of every worker are summed from PROMETHEUS_MULTIPROC_DIR, emptied at each start.
+# Production server: granian, DEBUG off, WORKERS processes on PORT (docs/performance.md: the measured choice).
+# INTERFACE=wsgi (default): the fastest polling; the stream answers 503, so clients poll. INTERFACE=asgi: the stream
+# too, on the same port (databiz/asgi.py), at a cost to polling. Prometheus counts of every worker are summed from
+# PROMETHEUS_MULTIPROC_DIR, emptied at each start.
 WORKERS ?= 2
+INTERFACE ?= wsgi
 PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.prometheus
 serve: $(VENV)/.runtime
 	@test -n "$$DJANGO_SECRET_KEY" || { echo "make serve runs in production mode: set DJANGO_SECRET_KEY."; exit 1; }
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	rm -rf "$(PROMETHEUS_MULTIPROC_DIR)" && mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)"
-	DJANGO_DEBUG=0 PROMETHEUS_MULTIPROC_DIR="$(PROMETHEUS_MULTIPROC_DIR)" exec $(BIN)/granian --interface wsgi \
+	DJANGO_DEBUG=0 PROMETHEUS_MULTIPROC_DIR="$(PROMETHEUS_MULTIPROC_DIR)" exec $(BIN)/granian --interface $(INTERFACE) \
 	  --host $(HOST) --port $(PORT) --workers $(WORKERS) --blocking-threads 1 --backlog 2048 \
-	  --no-ws --log-level warning databiz.wsgi:application
+	  --no-ws --log-level warning databiz.$(INTERFACE):application
 
 # The polling benchmark (PostgreSQL and wrk required; see docs/performance.md).
 bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/databiz_bench

@@ -30,6 +30,8 @@ PYTHON = sys.executable
 MARKER_TABLE = "datasets_bench_marker"
 SECRET_KEY = "benchmark-only-secret-key-0123456789abcdef0123456789"
 ISSUER_SECRET = "benchmark-only-databiz-issuer-secret-0123456789abcdef"
+# wsgi: as `make serve` runs by default; asgi: as `make serve INTERFACE=asgi` runs (the stream too, on one port).
+INTERFACE = os.environ.get("INTERFACE", "wsgi")
 TOKEN_SAMPLE = 2000
 ERROR_MESSAGES = ["Column 'amount' is not a number.", "File is not valid UTF-8.", "Sheet 'Orders' is empty."]
 OLD_STATUSES = ["active"] * 4 + ["archived"] * 3 + ["inactive"] * 2 + ["error"]
@@ -211,9 +213,9 @@ def start_server(env, port):
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     server = subprocess.Popen(
-        [str(Path(PYTHON).parent / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+        [str(Path(PYTHON).parent / "granian"), "--interface", INTERFACE, "--host", "127.0.0.1", "--port", str(port),
          "--workers", os.environ.get("WORKERS", "2"), "--blocking-threads", "1", "--backlog", "2048", "--no-ws",
-         "--log-level", "warning", "databiz.wsgi:application"],
+         "--log-level", "warning", f"databiz.{INTERFACE}:application"],
         cwd=ROOT, env={**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}, stdout=log, stderr=subprocess.STDOUT,
     )
     probe = urllib.request.Request(

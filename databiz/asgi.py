@@ -1,8 +1,27 @@
-"""ASGI entry point of the DataBiz jobs service."""
+"""ASGI entry point of the DataBiz jobs service (`make serve`): the stream asynchronously, the rest as WSGI.
+
+Django answers its sync views under ASGI through a thread hop per request and, with persistent connections, one
+database connection per hop thread. So every request but the stream goes to Django's WSGI application on a small
+thread pool of its own (a2wsgi), as under a WSGI server, and only `GET /api/v2/jobs/stream`, which holds its
+connection open and waits on the event loop, goes to Django's ASGI application.
+"""
 import os
 
+from a2wsgi import WSGIMiddleware
 from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "databiz.settings")
 
-application = get_asgi_application()
+STREAM_PATHS = ("/api/v2/jobs/stream",)
+
+django_asgi = get_asgi_application()
+# One thread a worker process: a poll is CPU-bound Python, so more threads only contend for the GIL.
+django_wsgi = WSGIMiddleware(get_wsgi_application(), workers=int(os.environ.get("WSGI_THREADS", "1")))
+
+
+async def application(scope, receive, send):
+    """Send the stream to Django's ASGI application and everything else to its WSGI application."""
+    if scope["type"] == "http" and scope["path"] not in STREAM_PATHS:
+        return await django_wsgi(scope, receive, send)
+    return await django_asgi(scope, receive, send)

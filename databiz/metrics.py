@@ -4,7 +4,15 @@ import ipaddress
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 from databiz.env import env_str
 from jobs.metrics import JobsActiveCollector
@@ -23,6 +31,23 @@ HTTP_REQUESTS = Counter(
     "http_requests",
     "HTTP requests answered, by status code.",
     ["status"],
+    registry=REGISTRY,
+)
+STREAMS_OPEN = Gauge(
+    "jobs_streams_open",
+    "Open streams of GET /api/v2/jobs/stream.",
+    multiprocess_mode="livesum",
+    registry=REGISTRY,
+)
+STREAM_EVENTS = Counter(
+    "jobs_stream_events",
+    "Jobs events sent on streams.",
+    registry=REGISTRY,
+)
+STREAM_TICK_SECONDS = Histogram(
+    "jobs_stream_tick_seconds",
+    "Time of one stream tick: the query of every open stream's answer, and handing out the changes, in seconds.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
     registry=REGISTRY,
 )
 for _status in ("200", "400", "401", "403", "404", "500", "503"):

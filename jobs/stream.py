@@ -24,6 +24,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
 from databiz.errors import api_exception_handler, database_unavailable_response
+from databiz.metrics import STREAM_EVENTS, STREAM_TICK_SECONDS, STREAMS_OPEN
 
 from . import conf
 from .authentication import BearerTokenAuthentication
@@ -85,6 +86,7 @@ class StreamHub:
         """Open a stream of `user_id`'s answers; return its queue of events."""
         queue = asyncio.Queue(maxsize=conf.stream_queue())
         self.streams[user_id].add(queue)
+        STREAMS_OPEN.inc()
         loop = asyncio.get_running_loop()
         if self.task is None or self.task.done() or self.task.get_loop() is not loop:
             self.task = loop.create_task(self.run())
@@ -93,7 +95,8 @@ class StreamHub:
     def unsubscribe(self, user_id, queue):
         """Close one stream."""
         queues = self.streams.get(user_id)
-        if queues is not None:
+        if queues is not None and queue in queues:
+            STREAMS_OPEN.dec()
             queues.discard(queue)
             if not queues:
                 del self.streams[user_id]
@@ -108,12 +111,15 @@ class StreamHub:
     async def tick(self):
         """Read every open stream's answer and hand the changed ones to their streams."""
         users = list(self.streams)
+        started = time.perf_counter()
         try:
             answers = await sync_to_async(refresh, thread_sensitive=True)(users)
         except DatabaseError:
             # The streams stay open and catch up on the tick after the database is back.
             logger.warning("The stream tick could not read the datasets.", exc_info=True)
             return
+        finally:
+            STREAM_TICK_SECONDS.observe(time.perf_counter() - started)
         for user_id, answer in answers.items():
             if self.sent.get(user_id) == answer.etag:
                 continue
@@ -191,6 +197,7 @@ async def events(user_id, first, last_event_id, expires_at):
         yield f"retry: {int(conf.stream_retry().total_seconds() * 1000)}\n\n".encode()
         if first.etag != sent:
             sent = first.etag
+            STREAM_EVENTS.inc()
             yield first.event()
         while True:
             wait = conf.stream_heartbeat().total_seconds()
@@ -208,6 +215,7 @@ async def events(user_id, first, last_event_id, expires_at):
                 return
             if answer.etag != sent:
                 sent = answer.etag
+                STREAM_EVENTS.inc()
                 yield answer.event()
     finally:
         HUB.unsubscribe(user_id, queue)

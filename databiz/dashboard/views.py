@@ -11,4 +11,5 @@ def dashboard(request):
     return render(request, "dashboard/index.html", {
         "poll_interval": getattr(settings, "DASHBOARD_POLL_INTERVAL", 10),
         "jobs_url": reverse("jobs:active"),
+        "stream_url": reverse("jobs:stream"),
     })

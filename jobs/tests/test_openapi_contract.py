@@ -55,7 +55,9 @@ def bearer_headers(user, other_user, make_dataset):
     return {"Authorization": f"Bearer {AccessToken.for_user(user)}"}
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+# The stream waits on an event loop: only an ASGI server serves it, and this WSGI test client gets its 503
+# (jobs/tests/test_stream.py tests it under ASGI).
+schema = schemathesis.pytest.from_fixture("api_schema").exclude(path="/api/v2/jobs/stream")
 
 
 @schema.parametrize()

@@ -1,5 +1,6 @@
-// The reference poller of GET /api/v2/jobs/active: what the frontend's useBackgroundJobs hook should do.
-// One request at a time; the next is scheduled only when the last one settled. Paused while the tab is hidden,
+// The reference client of the jobs API: what the frontend's useBackgroundJobs hook should do.
+// It listens to GET /api/v2/jobs/stream (Server-Sent Events, the session cookie) when the server streams, and polls
+// GET /api/v2/jobs/active when it does not (a 503 or any other refusal of the stream). Polling: one request at a time; the next is scheduled only when the last one settled. Paused while the tab is hidden,
 // refreshed at once when it is shown. Sends If-None-Match, follows X-Poll-Interval, backs off with jitter on
 // errors (honouring Retry-After), and sends the user to the login page on 401.
 (function () {
@@ -7,6 +8,7 @@
 
   const widget = document.getElementById("jobs-widget");
   const jobsUrl = widget.dataset.jobsUrl;
+  const streamUrl = widget.dataset.streamUrl;
   const loginUrl = widget.dataset.loginUrl;
   const baseInterval = Number(widget.dataset.pollInterval) * 1000;
   const maxBackoff = 5 * 60 * 1000;
@@ -77,7 +79,7 @@
   }
 
   function render(response) {
-    const header = response.headers.get("X-Jobs-Running");
+    const header = response ? response.headers.get("X-Jobs-Running") : null;
     const running = header !== null ? Number(header) : jobs.filter((job) => job.status === "running").length;
     badge.textContent = String(running);
     badge.setAttribute("aria-label", `Running jobs: ${running}`);
@@ -136,12 +138,45 @@
     schedule(delay);
   }
 
+  let source = null;
+
+  // Each `jobs` event is what a poll would answer; the browser reconnects by itself after a dropped connection
+  // (sending Last-Event-ID). A refused stream (503: this server does not stream, 429, 401) closes it: poll instead.
+  function listen() {
+    if (!streamUrl || !window.EventSource) {
+      return false;
+    }
+    source = new EventSource(streamUrl, { withCredentials: true });
+    source.addEventListener("jobs", (event) => {
+      jobs = JSON.parse(event.data);
+      etag = event.lastEventId;
+      render(null);
+      setStatus(`Live, updated ${new Date().toLocaleTimeString()}`, false);
+    });
+    source.addEventListener("reauthenticate", () => {
+      source.close();
+      window.location.assign(`${loginUrl}?next=${encodeURIComponent(window.location.pathname)}`);
+    });
+    source.addEventListener("error", () => {
+      if (source.readyState === EventSource.CLOSED) {
+        source = null;
+        poll();
+      }
+    });
+    return true;
+  }
+
   document.addEventListener("visibilitychange", () => {
+    if (source) {
+      return;
+    }
     if (document.hidden) {
       clearTimeout(timer);
     } else {
       poll();
     }
   });
-  poll();
+  if (!listen()) {
+    poll();
+  }
 })();
