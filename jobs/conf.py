@@ -34,6 +34,8 @@ DEFAULTS = {
     "JOBS_STREAM_MAX_PER_USER": 5,
     "JOBS_STREAM_MAX_PER_PROCESS": 5000,
     "JOBS_STREAM_QUEUE": 8,
+    # PostgreSQL channel of the imports team's trigger (manage.py jobs_notify_sql); "" (off): the tick alone.
+    "JOBS_STREAM_NOTIFY_CHANNEL": "",
 }
 
 
@@ -126,3 +128,8 @@ def stream_max_per_process():
 def stream_queue():
     """Return the events a stream may fall behind by before it is ended."""
     return get_setting("JOBS_STREAM_QUEUE")
+
+
+def stream_notify_channel():
+    """Return the PostgreSQL channel that notifies dataset changes ("" when none is configured)."""
+    return get_setting("JOBS_STREAM_NOTIFY_CHANNEL")

@@ -9,9 +9,11 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
+import psycopg
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.db import DatabaseError, connections, router, transaction
@@ -75,6 +77,10 @@ class StreamHub:
         self.streams = defaultdict(set)
         self.sent = {}
         self.task = None
+        # Set by notifications (the users they name), and once LISTEN is in place.
+        self.woken = asyncio.Event()
+        self.named = set()
+        self.listening = asyncio.Event()
 
     def open_count(self, user_id=None):
         """Return how many streams are open: in this process, or of one user."""
@@ -103,14 +109,42 @@ class StreamHub:
                 self.sent.pop(user_id, None)
 
     async def run(self):
-        """Tick while any stream is open: one query for every user, an event to each whose answer changed."""
-        while self.streams:
-            await asyncio.sleep(conf.stream_tick().total_seconds())
-            await self.tick()
+        """Tick while any stream is open: every JOBS_STREAM_TICK for every user, and at once for the users that
+        notifications name (JOBS_STREAM_NOTIFY_CHANNEL)."""
+        listener = asyncio.get_running_loop().create_task(self.listen()) if conf.stream_notify_channel() else None
+        try:
+            while self.streams:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.woken.wait(), timeout=conf.stream_tick().total_seconds())
+                self.woken.clear()
+                named, self.named = self.named, set()
+                # Woken by a notification: only the users it named; else (the tick): everyone.
+                await self.tick([user for user in named if user in self.streams] if named else None)
+        finally:
+            if listener is not None:
+                listener.cancel()
 
-    async def tick(self):
-        """Read every open stream's answer and hand the changed ones to their streams."""
-        users = list(self.streams)
+    async def listen(self):
+        """Listen to the imports service's notifications (datasets changed for a user) and wake the ticker."""
+        while True:
+            try:
+                async with await notification_connection() as connection:
+                    await connection.execute(f"LISTEN {quote_channel(conf.stream_notify_channel())}")
+                    self.listening.set()
+                    async for notification in connection.notifies():
+                        with contextlib.suppress(ValueError):
+                            self.named.add(uuid.UUID(notification.payload))
+                            self.woken.set()
+            except psycopg.Error:
+                # The tick goes on meanwhile; listen again shortly.
+                logger.warning("Listening for dataset notifications failed; retrying.", exc_info=True)
+                await asyncio.sleep(conf.stream_retry().total_seconds())
+
+    async def tick(self, users=None):
+        """Read the answers of `users` (every open stream's by default) and hand the changed ones to their streams."""
+        users = list(self.streams) if users is None else users
+        if not users:
+            return
         started = time.perf_counter()
         try:
             answers = await sync_to_async(refresh, thread_sensitive=True)(users)
@@ -126,6 +160,37 @@ class StreamHub:
             self.sent[user_id] = answer.etag
             for queue in list(self.streams.get(user_id, ())):
                 deliver(queue, answer)
+
+
+async def notification_connection():
+    """Return a connection of its own (autocommit) to the datasets' database, for LISTEN."""
+    params = connections[router.db_for_read(Dataset)].get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return await psycopg.AsyncConnection.connect(**params, autocommit=True)
+
+
+def quote_channel(channel):
+    """Return a channel name quoted as an SQL identifier."""
+    return '"' + channel.replace('"', '""') + '"'
+
+
+NOTIFY_SQL = """-- Run by the imports team on the database of `datasets` (the jobs service never installs it).
+CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify({channel_literal}, COALESCE(NEW.created_by, OLD.created_by)::text);
+    RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS {function} ON datasets;
+CREATE TRIGGER {function} AFTER INSERT OR UPDATE OR DELETE ON datasets
+    FOR EACH ROW EXECUTE FUNCTION {function}();
+"""
+
+
+def notify_sql(channel):
+    """Return the trigger SQL that notifies `channel` with the owner of every changed dataset."""
+    return NOTIFY_SQL.format(function="databiz_jobs_notify", channel_literal="'" + channel.replace("'", "''") + "'")
 
 
 def refresh(user_ids):

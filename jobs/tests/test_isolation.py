@@ -1,5 +1,7 @@
-"""Property: for random datasets of random users, each user gets exactly what docs/rules.md says, and only theirs."""
+"""Property: for random datasets of random users, each user gets exactly what docs/rules.md says, and only theirs
+(from the list, and from the stream's one query for everyone)."""
 import datetime
+import json
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -11,6 +13,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from jobs.models import Dataset
+from jobs.stream import answers_for
 
 from . import NOW
 
@@ -80,4 +83,26 @@ def test_every_user_sees_exactly_their_own_jobs_by_the_rules(three_users, rows, 
             others = {str(row["id"]) for row in prepared if row["owner"] != owner}
             assert answer == reference_jobs(prepared, owner)
             assert not others & {job_id for job_id, _ in answer}
+        transaction.set_rollback(True)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=rows_strategy)
+def test_one_stream_query_gives_every_user_exactly_their_own_jobs(three_users, rows, now):
+    prepared = [
+        {"id": row["id"], "owner": row["owner"], "status": row["status"],
+         "created_at": NOW - datetime.timedelta(minutes=row["created"] + row["age"]),
+         "updated_at": NOW - datetime.timedelta(minutes=row["created"])}
+        for row in rows
+    ]
+    with transaction.atomic():
+        Dataset._base_manager.using(router.db_for_read(Dataset)).bulk_create([
+            Dataset(id=row["id"], name="n", status=row["status"], created_by=three_users[row["owner"]].pk,
+                    created_at=row["created_at"], updated_at=row["updated_at"])
+            for row in prepared
+        ])
+        answers = answers_for([user.pk for user in three_users])
+        for owner, user in enumerate(three_users):
+            answer = [(job["id"], job["status"]) for job in json.loads(answers[user.pk].body)]
+            assert answer == reference_jobs(prepared, owner)
         transaction.set_rollback(True)

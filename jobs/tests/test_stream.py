@@ -14,7 +14,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from jobs import stream
 
-from . import ago
+from . import ago, run_command
 
 pytestmark = pytest.mark.django_db
 
@@ -222,3 +222,52 @@ def test_a_wsgi_server_refuses_the_stream_so_that_clients_poll(user):
     assert (response.status_code, response["Retry-After"], response.json()) == (
         503, "5", {"detail": "This server does not stream (it is not an ASGI server): poll /api/v2/jobs/active."}
     )
+
+
+@pytest.fixture
+def notifying_datasets(transactional_db, settings, user):
+    """The imports team's trigger on the test database's `datasets`, and a channel configured; removed after."""
+    settings.JOBS_STREAM_NOTIFY_CHANNEL = "databiz_jobs_test"
+    with connection.cursor() as cursor:
+        cursor.execute(stream.notify_sql("databiz_jobs_test"))
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER IF EXISTS databiz_jobs_notify ON datasets")
+        cursor.execute("DROP FUNCTION IF EXISTS databiz_jobs_notify()")
+        cursor.execute("DELETE FROM datasets WHERE created_by = %s", [user.pk])
+
+
+@pytest.mark.postgresql
+def test_a_notified_change_reaches_the_stream_at_once_without_waiting_for_the_tick(
+    notifying_datasets, user, make_dataset, change_dataset, settings, hub
+):
+    settings.JOBS_STREAM_TICK = datetime.timedelta(seconds=30)
+    dataset = make_dataset(created_by=user.pk, status="new", updated_at=real_ago(minutes=1))
+
+    async def scenario():
+        response = await open_stream(user)
+        chunks = response.streaming_content
+        opening = [await anext(chunks), await anext(chunks)]
+        await asyncio.wait_for(hub.listening.wait(), timeout=5)
+        changed_at = asyncio.get_running_loop().time()
+        await sync_to_async(change_dataset)(dataset, status="inactive", updated_at=real_ago(seconds=1))
+        event = await asyncio.wait_for(anext(chunks), timeout=5)
+        latency = asyncio.get_running_loop().time() - changed_at
+        await chunks.aclose()
+        return opening, event, latency
+
+    opening, event, latency = async_to_sync(scenario)()
+    body, etag = polled(user)
+
+    assert event == b"event: jobs\nid: " + etag.encode() + b"\ndata: " + body + b"\n\n"
+    assert b'"completed"' in body and latency < 1.0
+    assert opening[0] == b"retry: 5000\n\n"
+
+
+def test_the_trigger_sql_names_the_channel_and_is_printed_by_a_command(settings):
+    settings.JOBS_STREAM_NOTIFY_CHANNEL = "imports_changed"
+
+    output = run_command("jobs_notify_sql")
+
+    assert output == stream.notify_sql("imports_changed")
+    assert "PERFORM pg_notify('imports_changed', COALESCE(NEW.created_by, OLD.created_by)::text);" in output

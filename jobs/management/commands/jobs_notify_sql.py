@@ -1,0 +1,21 @@
+"""Print the trigger SQL that makes the stream instant, for the imports team to install on `datasets`."""
+from django.core.management.base import BaseCommand, CommandError
+
+from jobs import conf
+from jobs.stream import notify_sql
+
+
+class Command(BaseCommand):
+    help = (
+        "Print the PostgreSQL trigger that notifies JOBS_STREAM_NOTIFY_CHANNEL with the owner of every changed "
+        "dataset. The imports team installs it; this service never does."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--channel", help="The channel (default: JOBS_STREAM_NOTIFY_CHANNEL).")
+
+    def handle(self, *args, channel=None, **options):
+        channel = channel or conf.stream_notify_channel()
+        if not channel:
+            raise CommandError("No channel: set JOBS_STREAM_NOTIFY_CHANNEL (or pass --channel).")
+        self.stdout.write(notify_sql(channel))
