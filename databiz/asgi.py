@@ -22,6 +22,19 @@ django_wsgi = WSGIMiddleware(get_wsgi_application(), workers=int(os.environ.get(
 
 async def application(scope, receive, send):
     """Send the stream to Django's ASGI application and everything else to its WSGI application."""
+    if scope["type"] == "lifespan":
+        return await lifespan(receive, send)
     if scope["type"] == "http" and scope["path"] not in STREAM_PATHS:
         return await django_wsgi(scope, receive, send)
     return await django_asgi(scope, receive, send)
+
+
+async def lifespan(receive, send):
+    """Acknowledge the server's start and stop (Django's ASGI application has no lifespan of its own)."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,210 @@
+"""Open streams against polling, for the same tabs: database work, server CPU and memory, change-to-client latency.
+
+Run after `make bench` has filled its database (it reuses the bench users and their datasets):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/databiz_bench .venv/bin/python bench/streams.py
+
+BENCH_TABS (2000 users, one tab each), BENCH_HOLD (60 s), BENCH_PORT (8091). It serves the project as
+`make serve INTERFACE=asgi WORKERS=2` does, then: (1) every tab polls every 10 s for BENCH_HOLD seconds; (2) every
+tab holds a stream for BENCH_HOLD seconds, with the tick; (3) the same with LISTEN/NOTIFY (the trigger installed on
+the bench database for the run, removed after). During (2) and (3) it updates one running import of 20 tabs and
+times the event that shows it. Prints one line per mode.
+"""
+import asyncio
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from run import SECRET_KEY, database_url, django_probe, say  # noqa: E402
+
+CHANNEL = "databiz_bench_jobs"
+TOKENS_CODE = """
+import datetime
+from django.contrib.auth import get_user_model
+from rest_framework_simplejwt.tokens import AccessToken
+for user in get_user_model().objects.filter(username__startswith="bench-").order_by("username")[:{n}]:
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=datetime.timedelta(hours=2))
+    print(user.pk, token)
+"""
+
+
+def server_env(url, notify):
+    return {
+        **os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": SECRET_KEY,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "0", "LOG_LEVEL": "WARNING",
+        "JOBS_STREAM_MAX_PER_PROCESS": "100000", "JOBS_STREAM_NOTIFY_CHANNEL": CHANNEL if notify else "",
+    }
+
+
+def start_server(env, port):
+    metrics = ROOT / "bench-results" / "prometheus-streams"
+    shutil.rmtree(metrics, ignore_errors=True)
+    metrics.mkdir(parents=True)
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "granian"), "--interface", "asgi", "--host", "127.0.0.1", "--port",
+         str(port), "--workers", "2", "--backlog", "4096", "--no-ws", "--log-level", "warning",
+         "databiz.asgi:application"],
+        cwd=ROOT, env={**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics)},
+        stdout=open(ROOT / "bench-results" / "streams-server.log", "w"), stderr=subprocess.STDOUT,
+    )
+    time.sleep(4)
+    return server
+
+
+def pids(server):
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    return [server.pid] + [int(pid) for pid in children]
+
+
+def cpu_seconds(pid_list):
+    total = 0
+    for pid in pid_list:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid_list):
+    total = 0
+    for pid in pid_list:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+    return total
+
+
+def statements(url):
+    """Return the database's committed transactions so far (each poll or tick is one or two)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        return conn.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").fetchone()[0]
+
+
+async def request(port, path, token):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+    await writer.drain()
+    return reader, writer
+
+
+async def poll_forever(port, token, stop):
+    await asyncio.sleep(random.uniform(0, 10))  # tabs were opened at different moments
+    reader, writer = await request(port, "/api/v2/jobs/active", token)
+    while not stop.is_set():
+        status = await reader.readline()
+        length = 0
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        await reader.readexactly(length)
+        assert status.startswith(b"HTTP/1.1 200"), status
+        await asyncio.sleep(10)
+        writer.write(f"GET /api/v2/jobs/active HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n"
+                     .encode())
+    writer.close()
+
+
+async def stream_forever(port, user, token, stop, watched, seen):
+    reader, writer = await request(port, "/api/v2/jobs/stream", token)
+    status = await reader.readline()
+    assert status.startswith(b"HTTP/1.1 200"), status
+    while not stop.is_set():
+        try:
+            line = await asyncio.wait_for(reader.readline(), timeout=1)
+        except TimeoutError:
+            continue
+        marker = watched.get(user)
+        if marker and line.startswith(b"data:") and marker in line:
+            seen.setdefault(user, time.monotonic())
+    writer.close()
+
+
+async def measure(mode, url, port, tabs, hold, server):
+    stop, watched, seen = asyncio.Event(), {}, {}
+    if mode == "polling":
+        tasks = [asyncio.create_task(poll_forever(port, token, stop)) for _, token in tabs]
+    else:
+        tasks = []
+        for user, token in tabs:
+            tasks.append(asyncio.create_task(stream_forever(port, user, token, stop, watched, seen)))
+            await asyncio.sleep(0.002)
+    await asyncio.sleep(5)
+    before = (time.monotonic(), statements(url), cpu_seconds(pids(server)))
+    rss_held = rss_mb(pids(server))
+    changed = {}
+    if mode != "polling":
+        # 20 tabs of their own per mode: an upload of each completes now, and the event showing it is timed.
+        first = 0 if mode == "stream-tick" else 20
+        with psycopg.connect(url, autocommit=True) as conn:
+            for user, _ in tabs[first:first + 20]:
+                await asyncio.sleep(0.5)
+                row = conn.execute("SELECT id FROM datasets WHERE created_by = %s AND status <> 'inactive' LIMIT 1",
+                                   [user]).fetchone()
+                if row is None:
+                    continue
+                watched[user] = f'"id":"{row[0]}","type":"import","status":"completed"'.encode()
+                changed[user] = time.monotonic()
+                conn.execute("UPDATE datasets SET status = 'inactive', updated_at = now() WHERE id = %s", [row[0]])
+    await asyncio.sleep(max(0, hold - (time.monotonic() - before[0])))
+    after = (time.monotonic(), statements(url), cpu_seconds(pids(server)))
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    seconds = after[0] - before[0]
+    latencies = sorted(seen[user] - at for user, at in changed.items() if user in seen)
+    line = (f"mode={mode} tabs={len(tabs)} seconds={seconds:.0f} db_xact_per_s={(after[1] - before[1]) / seconds:.1f} "
+            f"server_cpu_cores={(after[2] - before[2]) / seconds:.3f} server_rss_mb={rss_held:.0f}")
+    if latencies:
+        line += (f" change_to_client_p50_ms={statistics.median(latencies) * 1000:.0f}"
+                 f" p99_ms={latencies[-1] * 1000:.0f} changes_seen={len(latencies)}/{len(changed)}")
+    return line
+
+
+def main():
+    url = database_url()
+    # Two sockets a tab (client and server side) on this one machine.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    count, hold, port = int(os.environ.get("BENCH_TABS", 2000)), int(os.environ.get("BENCH_HOLD", 60)), 8091
+    tabs = [line.split() for line in django_probe(server_env(url, False), TOKENS_CODE.format(n=count)).splitlines()]
+    notify_sql = subprocess.run(
+        [sys.executable, "manage.py", "jobs_notify_sql", "--channel", CHANNEL], cwd=ROOT, check=True,
+        env={**server_env(url, False), "DJANGO_SETTINGS_MODULE": "databiz.settings"}, capture_output=True, text=True,
+    ).stdout
+    lines = []
+    for mode in ("polling", "stream-tick", "stream-notify"):
+        if mode == "stream-notify":
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(notify_sql)
+        server = start_server(server_env(url, mode == "stream-notify"), port)
+        try:
+            idle = rss_mb(pids(server))
+            line = asyncio.run(measure(mode, url, port, tabs, hold, server))
+            lines.append(f"{line} server_rss_idle_mb={idle:.0f}")
+            say(lines[-1])
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+            if mode == "stream-notify":
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute("DROP TRIGGER IF EXISTS databiz_jobs_notify ON datasets")
+                    conn.execute("DROP FUNCTION IF EXISTS databiz_jobs_notify()")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
