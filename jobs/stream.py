@@ -11,6 +11,7 @@ import logging
 import time
 import uuid
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import psycopg
@@ -38,6 +39,14 @@ logger = logging.getLogger(__name__)
 
 # Users whose pages one query reads; more open streams take more queries per tick.
 USERS_PER_QUERY = 1000
+# Every database call of the streams of a process runs on this one thread, so on one connection: under ASGI,
+# Django gives each request a thread (and a connection) of its own, which thousands of open streams would exhaust.
+DATABASE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobs-stream-db")
+
+
+def in_database_thread(function):
+    """Return `function` as a coroutine function that runs on the streams' database thread."""
+    return sync_to_async(function, thread_sensitive=False, executor=DATABASE_THREAD)
 
 
 @dataclass(frozen=True)
@@ -147,7 +156,7 @@ class StreamHub:
             return
         started = time.perf_counter()
         try:
-            answers = await sync_to_async(refresh, thread_sensitive=True)(users)
+            answers = await in_database_thread(refresh)(users)
         except DatabaseError:
             # The streams stay open and catch up on the tick after the database is back.
             logger.warning("The stream tick could not read the datasets.", exc_info=True)
@@ -299,13 +308,13 @@ class JobStreamView(View):
                 status=503, headers={"Retry-After": str(int(conf.stream_retry().total_seconds()))},
             )
         try:
-            user, token = await sync_to_async(authenticate, thread_sensitive=True)(request)
+            user, token = await in_database_thread(authenticate)(request)
             check_limits(user.pk)
-            first = (await sync_to_async(refresh, thread_sensitive=True)([user.pk]))[user.pk]
+            first = (await in_database_thread(refresh)([user.pk]))[user.pk]
         except APIException as exc:
-            return await sync_to_async(refusal, thread_sensitive=True)(exc)
+            return await in_database_thread(refusal)(exc)
         except DatabaseError as exc:
-            return await sync_to_async(database_unavailable_response, thread_sensitive=True)(exc)
+            return await in_database_thread(database_unavailable_response)(exc)
         expires_at = float(token["exp"]) if token is not None and "exp" in token else None
         response = StreamingHttpResponse(
             events(user.pk, first, request.headers.get("Last-Event-ID"), expires_at),

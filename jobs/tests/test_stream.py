@@ -24,10 +24,12 @@ LIST = "/api/v2/jobs/active"
 
 @pytest.fixture(autouse=True)
 def hub(monkeypatch, settings):
-    """A hub of this test's own, ticking fast."""
+    """A hub of this test's own, ticking fast, whose database calls run in the test's thread and transaction (the
+    streams' own database thread would not see the test's rows)."""
     settings.JOBS_STREAM_TICK = datetime.timedelta(seconds=0.05)
     fresh = stream.StreamHub()
     monkeypatch.setattr(stream, "HUB", fresh)
+    monkeypatch.setattr(stream, "in_database_thread", lambda function: sync_to_async(function, thread_sensitive=True))
     return fresh
 
 
