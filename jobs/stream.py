@@ -61,14 +61,8 @@ class Answer:
         return b"event: jobs\nid: " + self.etag.encode() + b"\ndata: " + self.body + b"\n\n"
 
 
-def answer_of(jobs):
-    """Return the Answer of a page of jobs, as the list view makes it."""
-    etag = answer_etag(JobSerializer, jobs, poll_hints(jobs))
-    return Answer(JSONRenderer().render(JobSerializer(jobs, many=True).data), etag)
-
-
-def answers_for(user_ids, *, now=None):
-    """Return {user id: Answer} for every user of `user_ids`, one query per USERS_PER_QUERY users."""
+def tagged_pages(user_ids, *, now=None):
+    """Return {user id: (ETag, jobs)} for every user of `user_ids`, one query per USERS_PER_QUERY users."""
     now = now or timezone.now()
     pages = defaultdict(list)
     user_ids = list(user_ids)
@@ -76,7 +70,18 @@ def answers_for(user_ids, *, now=None):
         queryset = Dataset.objects.using(router.db_for_read(Dataset))
         for job in queryset.jobs_for_owners(user_ids[start:start + USERS_PER_QUERY], now=now):
             pages[job.created_by].append(job)
-    return {user_id: answer_of(pages[user_id]) for user_id in user_ids}
+    return {user_id: (answer_etag(JobSerializer, pages[user_id], poll_hints(pages[user_id])), pages[user_id])
+            for user_id in user_ids}
+
+
+def render(etag, jobs):
+    """Return the Answer of a page of jobs whose ETag is `etag`: the list's JSON bytes."""
+    return Answer(JSONRenderer().render(JobSerializer(jobs, many=True).data), etag)
+
+
+def answers_for(user_ids, *, now=None):
+    """Return {user id: Answer} for every user of `user_ids`, as the list answers each of them."""
+    return {user_id: render(*page) for user_id, page in tagged_pages(user_ids, now=now).items()}
 
 
 class StreamHub:
@@ -86,10 +91,12 @@ class StreamHub:
         self.streams = defaultdict(set)
         self.sent = {}
         self.task = None
-        # Set by notifications (the users they name), and once LISTEN is in place.
+        # Set by notifications and new streams (the users they name), and once LISTEN is in place.
         self.woken = asyncio.Event()
         self.named = set()
         self.listening = asyncio.Event()
+        # New streams, which get the current answer on the next tick whatever was sent before.
+        self.fresh = set()
 
     def open_count(self, user_id=None):
         """Return how many streams are open: in this process, or of one user."""
@@ -101,6 +108,9 @@ class StreamHub:
         """Open a stream of `user_id`'s answers; return its queue of events."""
         queue = asyncio.Queue(maxsize=conf.stream_queue())
         self.streams[user_id].add(queue)
+        self.fresh.add(queue)
+        self.named.add(user_id)
+        self.woken.set()
         STREAMS_OPEN.inc()
         loop = asyncio.get_running_loop()
         if self.task is None or self.task.done() or self.task.get_loop() is not loop:
@@ -110,6 +120,7 @@ class StreamHub:
     def unsubscribe(self, user_id, queue):
         """Close one stream."""
         queues = self.streams.get(user_id)
+        self.fresh.discard(queue)
         if queues is not None and queue in queues:
             STREAMS_OPEN.dec()
             queues.discard(queue)
@@ -150,24 +161,31 @@ class StreamHub:
                 await asyncio.sleep(conf.stream_retry().total_seconds())
 
     async def tick(self, users=None):
-        """Read the answers of `users` (every open stream's by default) and hand the changed ones to their streams."""
+        """Read the answers of `users` (every open stream's by default) and hand them to the streams that lack them:
+        the changed ones to every stream of their user, the current ones to new streams."""
         users = list(self.streams) if users is None else users
         if not users:
             return
         started = time.perf_counter()
         try:
-            answers = await in_database_thread(refresh)(users)
+            pages = await in_database_thread(refresh)(users)
         except DatabaseError:
             # The streams stay open and catch up on the tick after the database is back.
             logger.warning("The stream tick could not read the datasets.", exc_info=True)
             return
         finally:
             STREAM_TICK_SECONDS.observe(time.perf_counter() - started)
-        for user_id, answer in answers.items():
-            if self.sent.get(user_id) == answer.etag:
+        for user_id, (etag, jobs) in pages.items():
+            queues = list(self.streams.get(user_id, ()))
+            changed = self.sent.get(user_id) != etag
+            waiting = [queue for queue in queues if changed or queue in self.fresh]
+            if not waiting:
                 continue
-            self.sent[user_id] = answer.etag
-            for queue in list(self.streams.get(user_id, ())):
+            # Rendered only for the streams that need it: most answers do not change from one tick to the next.
+            answer = render(etag, jobs)
+            self.sent[user_id] = etag
+            for queue in waiting:
+                self.fresh.discard(queue)
                 deliver(queue, answer)
 
 
@@ -203,13 +221,13 @@ def notify_sql(channel):
 
 
 def refresh(user_ids):
-    """Return the answers of `user_ids`, on a connection checked as a request's would be, in a transaction of its
-    own (a failed read leaves nothing half done)."""
+    """Return the tagged pages of `user_ids`, on a connection checked as a request's would be, in a transaction of
+    its own (a failed read leaves nothing half done)."""
     using = router.db_for_read(Dataset)
     if not connections[using].in_atomic_block:
         connections[using].close_if_unusable_or_obsolete()
     with transaction.atomic(using=using):
-        return answers_for(user_ids)
+        return tagged_pages(user_ids)
 
 
 def deliver(queue, answer):
@@ -263,16 +281,12 @@ def check_limits(user_id):
         raise StreamLimit(503, "This server holds as many streams as it can: poll, or try again shortly.", wait)
 
 
-async def events(user_id, first, last_event_id, expires_at):
+async def events(user_id, last_event_id, expires_at):
     """Yield the stream of one user: the current answer (unless the client has it), then each change."""
     queue = HUB.subscribe(user_id)
     sent = last_event_id
     try:
         yield f"retry: {int(conf.stream_retry().total_seconds() * 1000)}\n\n".encode()
-        if first.etag != sent:
-            sent = first.etag
-            STREAM_EVENTS.inc()
-            yield first.event()
         while True:
             wait = conf.stream_heartbeat().total_seconds()
             if expires_at is not None:
@@ -310,14 +324,13 @@ class JobStreamView(View):
         try:
             user, token = await in_database_thread(authenticate)(request)
             check_limits(user.pk)
-            first = (await in_database_thread(refresh)([user.pk]))[user.pk]
         except APIException as exc:
             return await in_database_thread(refusal)(exc)
         except DatabaseError as exc:
             return await in_database_thread(database_unavailable_response)(exc)
         expires_at = float(token["exp"]) if token is not None and "exp" in token else None
         response = StreamingHttpResponse(
-            events(user.pk, first, request.headers.get("Last-Event-ID"), expires_at),
+            events(user.pk, request.headers.get("Last-Event-ID"), expires_at),
             content_type="text/event-stream",
         )
         # Proxies must pass each event on at once (nginx: this header; others: buffering off for this path).
