@@ -56,6 +56,22 @@ rows_strategy = st.lists(
 )
 
 
+def insert(rows, users):
+    """Insert the generated rows as `datasets` rows of `users`; return them with their moments."""
+    prepared = [
+        {"id": row["id"], "owner": row["owner"], "status": row["status"],
+         "created_at": NOW - datetime.timedelta(minutes=row["created"] + row["age"]),
+         "updated_at": NOW - datetime.timedelta(minutes=row["created"])}
+        for row in rows
+    ]
+    Dataset._base_manager.using(router.db_for_read(Dataset)).bulk_create([
+        Dataset(id=row["id"], name="n", status=row["status"], created_by=users[row["owner"]].pk,
+                created_at=row["created_at"], updated_at=row["updated_at"])
+        for row in prepared
+    ])
+    return prepared
+
+
 @pytest.fixture
 def three_users(db):
     return [baker.make(get_user_model(), username=f"user{i}") for i in range(3)]
@@ -64,18 +80,8 @@ def three_users(db):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=rows_strategy)
 def test_every_user_sees_exactly_their_own_jobs_by_the_rules(three_users, rows, now, unthrottled):
-    prepared = [
-        {"id": row["id"], "owner": row["owner"], "status": row["status"],
-         "created_at": NOW - datetime.timedelta(minutes=row["created"] + row["age"]),
-         "updated_at": NOW - datetime.timedelta(minutes=row["created"])}
-        for row in rows
-    ]
     with transaction.atomic():
-        Dataset._base_manager.using(router.db_for_read(Dataset)).bulk_create([
-            Dataset(id=row["id"], name="n", status=row["status"], created_by=three_users[row["owner"]].pk,
-                    created_at=row["created_at"], updated_at=row["updated_at"])
-            for row in prepared
-        ])
+        prepared = insert(rows, three_users)
         for owner, user in enumerate(three_users):
             client = APIClient()
             client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
@@ -89,18 +95,8 @@ def test_every_user_sees_exactly_their_own_jobs_by_the_rules(three_users, rows, 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=rows_strategy)
 def test_one_stream_query_gives_every_user_exactly_their_own_jobs(three_users, rows, now):
-    prepared = [
-        {"id": row["id"], "owner": row["owner"], "status": row["status"],
-         "created_at": NOW - datetime.timedelta(minutes=row["created"] + row["age"]),
-         "updated_at": NOW - datetime.timedelta(minutes=row["created"])}
-        for row in rows
-    ]
     with transaction.atomic():
-        Dataset._base_manager.using(router.db_for_read(Dataset)).bulk_create([
-            Dataset(id=row["id"], name="n", status=row["status"], created_by=three_users[row["owner"]].pk,
-                    created_at=row["created_at"], updated_at=row["updated_at"])
-            for row in prepared
-        ])
+        prepared = insert(rows, three_users)
         answers = answers_for([user.pk for user in three_users])
         for owner, user in enumerate(three_users):
             answer = [(job["id"], job["status"]) for job in json.loads(answers[user.pk].body)]
