@@ -36,6 +36,12 @@ def answer_etag(serializer_class, jobs, hints):
     return f'"{digest.hexdigest()}"'
 
 
+def tagged_answer(serializer_class, jobs):
+    """Return the ETag and hint headers of the answer holding `jobs`: what the list and the stream both send."""
+    hints = poll_hints(jobs)
+    return answer_etag(serializer_class, jobs, hints), hints
+
+
 def not_modified(request, etag, headers):
     """Return the 304 for a caller whose If-None-Match already names `etag`, else None."""
     held = parse_etags(request.headers.get("If-None-Match", ""))

@@ -32,7 +32,7 @@ from databiz.metrics import STREAM_EVENTS, STREAM_TICK_SECONDS, STREAMS_OPEN
 from . import conf
 from .authentication import BearerTokenAuthentication
 from .models import Dataset
-from .polling import answer_etag, poll_hints
+from .polling import tagged_answer
 from .serializers import JobSerializer
 
 logger = logging.getLogger(__name__)
@@ -70,8 +70,7 @@ def tagged_pages(user_ids, *, now=None):
         queryset = Dataset.objects.using(router.db_for_read(Dataset))
         for job in queryset.jobs_for_owners(user_ids[start:start + USERS_PER_QUERY], now=now):
             pages[job.created_by].append(job)
-    return {user_id: (answer_etag(JobSerializer, pages[user_id], poll_hints(pages[user_id])), pages[user_id])
-            for user_id in user_ids}
+    return {user_id: (tagged_answer(JobSerializer, pages[user_id])[0], pages[user_id]) for user_id in user_ids}
 
 
 def render(etag, jobs):

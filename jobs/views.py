@@ -12,7 +12,7 @@ from .authentication import EXTERNAL, PageAuthentication, auth_mode
 from .filters import JobFilter, JobFilterBackend
 from .models import Dataset, JobStatus, JobType
 from .openapi import FIELD_ERRORS, THROTTLED, UNAUTHORIZED, UNAVAILABLE
-from .polling import answer_etag, cache_headers, not_modified, poll_hints
+from .polling import cache_headers, not_modified, tagged_answer
 from .serializers import JobSerializer
 from .throttling import PollRateThrottle
 
@@ -81,8 +81,7 @@ class ActiveJobListView(ListAPIView):
     def list(self, request, *args, **kwargs):
         """Answer the filtered page as a bare array with its ETag and hint headers, or 304 if the caller has it."""
         jobs = self.filter_queryset(self.get_queryset())
-        headers = poll_hints(jobs)
-        etag = answer_etag(self.get_serializer_class(), jobs, headers)
+        etag, headers = tagged_answer(self.get_serializer_class(), jobs)
         unchanged = not_modified(request, etag, headers)
         if unchanged is not None:
             return unchanged
