@@ -82,7 +82,7 @@ def request_user_id(request):
 
 def is_bearer_api_call(request):
     """Tell whether the request is an API call carrying a Bearer token: it needs no session, cookie user or messages."""
-    authorization = request.headers.get("Authorization", "")
+    authorization = request.META.get("HTTP_AUTHORIZATION", "")
     return request.path_info.startswith(API_PREFIX) and authorization[:7].lower() == "bearer "
 
 

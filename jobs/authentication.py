@@ -121,7 +121,7 @@ class PendingUser(TokenUser):
 
     def check_query(self):
         """Return the compiled query of this user's row, to run with the page."""
-        return compiled(token_user_queryset, router.db_for_read(get_user_model()))
+        return compiled(token_user_check_queryset, router.db_for_read(get_user_model()))
 
     def confirm(self, users):
         """Refuse the request unless the checked rows hold this user, active: what a deactivation takes effect by."""
@@ -148,6 +148,11 @@ def token_user_id(validated_token):
 def token_user_queryset(using):
     """Return the QuerySet of the user a token names, with the USER parameter, to be compiled once."""
     return get_user_model().objects.using(using).filter(pk=ParameterUser.pk)
+
+
+def token_user_check_queryset(using):
+    """Return the QuerySet of what the page checks of the user a token names: that the row exists, and is active."""
+    return token_user_queryset(using).only("is_active")
 
 
 class BearerTokenAuthentication(JWTAuthentication):

@@ -15,7 +15,7 @@ import functools
 import re
 import uuid
 
-from django.db import connections, models
+from django.db import OperationalError, connections, models
 
 _UUID = models.UUIDField()
 
@@ -168,8 +168,23 @@ def run_together(queries, user_id, now=None):
     )
     if not pipelined:
         return [query.run(user_id, now) for query in queries]
-    # What Django's cursor() does first: replace a connection that died since the last request (CONN_HEALTH_CHECKS).
-    connection.close_if_health_check_failed()
+    # Django checks a reused connection with a `SELECT 1` round trip before a request's first query
+    # (CONN_HEALTH_CHECKS): on the poll, a round trip of its own. Here the poll's own statements are that check: a
+    # connection that died since the last request fails them, and they run again, once, on a new connection.
+    checked_by_django = connection.connection is None or not connection.health_check_enabled
+    connection.health_check_done = True
+    try:
+        rows = _pipelined_rows(connection, queries, user_id, now)
+    except OperationalError:
+        if checked_by_django or connection.is_usable():
+            raise
+        connection.close()
+        rows = _pipelined_rows(connection, queries, user_id, now)
+    return [query.instances(result) for query, result in zip(queries, rows)]
+
+
+def _pipelined_rows(connection, queries, user_id, now):
+    """Send every query's statement, then read every result: one round trip to PostgreSQL."""
     connection.ensure_connection()
     with connection.wrap_database_errors, connection.connection.pipeline():
         cursors = []
@@ -180,7 +195,7 @@ def run_together(queries, user_id, now=None):
         rows = [cursor.fetchall() for cursor in cursors]
     for cursor in cursors:
         cursor.close()
-    return [query.instances(result) for query, result in zip(queries, rows)]
+    return rows
 
 
 @functools.lru_cache(maxsize=512)

@@ -44,7 +44,7 @@ def tagged_answer(serializer_class, jobs):
 
 def not_modified(request, etag, headers):
     """Return the 304 for a caller whose If-None-Match already names `etag`, else None."""
-    held = parse_etags(request.headers.get("If-None-Match", ""))
+    held = parse_etags(request.META.get("HTTP_IF_NONE_MATCH", ""))
     if request.method not in ("GET", "HEAD") or not held:
         return None
     if held != ["*"] and etag.removeprefix("W/") not in (tag.removeprefix("W/") for tag in held):

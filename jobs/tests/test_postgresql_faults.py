@@ -83,7 +83,36 @@ def test_unreachable_database_is_a_503_and_the_next_request_after_it_is_back_suc
     assert (back.status_code, [job["id"] for job in back.json()]) == (200, [str(committed_rows.pk)])
 
 
-def test_connection_killed_between_requests_is_replaced_silently(committed_rows, user, client_of, now):
+@pytest.fixture
+def health_checks(monkeypatch):
+    """Record each `SELECT 1` health check Django makes of the connection (is_usable)."""
+    checks = []
+    is_usable = connection.is_usable
+
+    def recorded():
+        checks.append(is_usable())
+        return checks[-1]
+
+    monkeypatch.setattr(connection, "is_usable", recorded)
+    return checks
+
+
+def test_poll_on_a_live_reused_connection_makes_no_health_check_round_trip(
+    committed_rows, user, client_of, health_checks, now
+):
+    client = client_of(user)
+    assert poll(client).status_code == 200
+    backend_pid = connection.connection.info.backend_pid
+
+    response = poll(client)
+
+    assert (response.status_code, [job["id"] for job in response.json()]) == (200, [str(committed_rows.pk)])
+    assert (connection.connection.info.backend_pid, health_checks) == (backend_pid, [])
+
+
+def test_connection_killed_between_requests_is_replaced_silently(
+    committed_rows, user, client_of, health_checks, now
+):
     client = client_of(user)
     assert poll(client).status_code == 200
     backend_pid = connection.connection.info.backend_pid
@@ -94,6 +123,8 @@ def test_connection_killed_between_requests_is_replaced_silently(committed_rows,
 
     assert (response.status_code, [job["id"] for job in response.json()]) == (200, [str(committed_rows.pk)])
     assert connection.connection.info.backend_pid != backend_pid
+    # The poll's own statements found the dead connection; one check confirmed it before they ran again.
+    assert health_checks == [False]
 
 
 def test_connection_killed_mid_request_is_a_503(committed_rows, user, client_of, now):
