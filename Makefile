@@ -19,8 +19,11 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# Development server on the embedded SQLite database (or DATABASE_URL), with demo data.
+# Development server on the embedded SQLite database (or DATABASE_URL), with demo data: uvicorn over
+# databiz/asgi.py, so the dashboard gets the stream as in production, reloading when the code changes.
 # `make run LIVE_DEMO=1` also plays the imports service, so the dashboard at / moves.
+RUN_SERVER = $(BIN)/uvicorn databiz.asgi:application --host $(HOST) --port $(PORT) --reload \
+  --reload-dir databiz --reload-dir jobs --timeout-graceful-shutdown 5
 run: export DJANGO_DEBUG ?= 1
 run: export DATABIZ_DEMO ?= 1
 run: $(VENV)/.runtime
@@ -32,13 +35,14 @@ run: $(VENV)/.runtime
 	  echo "An access token for alice (valid 15 minutes; renew with: $(BIN)/python manage.py issue_token alice):" && \
 	  echo "" && \
 	  echo "curl -s -H 'Authorization: Bearer $$TOKEN' http://$(HOST):$(PORT)/api/v2/jobs/active" && \
+	  echo "curl -sN -H 'Authorization: Bearer $$TOKEN' http://$(HOST):$(PORT)/api/v2/jobs/stream" && \
 	  echo ""
 	@if [ -n "$(LIVE_DEMO)" ]; then \
 	  echo "Live demo: uploads start, finish and fail every few seconds (log: play_demo.log)"; \
 	  $(BIN)/python manage.py play_demo > play_demo.log 2>&1 & DEMO=$$!; trap "kill $$DEMO" EXIT INT TERM; \
-	  $(BIN)/python manage.py runserver $(HOST):$(PORT); \
+	  $(RUN_SERVER); \
 	else \
-	  $(BIN)/python manage.py runserver $(HOST):$(PORT); \
+	  $(RUN_SERVER); \
 	fi
 
 # The whole suite, on SQLite by default or on the database DATABASE_URL names.

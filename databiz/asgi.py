@@ -5,7 +5,10 @@ database connection per hop thread. So every request but the stream goes to Djan
 thread pool of its own (a2wsgi), as under a WSGI server, and only `GET /api/v2/jobs/stream`, which holds its
 connection open and waits on the event loop, goes to Django's ASGI application.
 """
+import asyncio
 import os
+import signal
+import threading
 
 from a2wsgi import WSGIMiddleware
 from django.core.asgi import get_asgi_application
@@ -16,6 +19,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "databiz.settings")
 STREAM_PATHS = ("/api/v2/jobs/stream",)
 
 django_asgi = get_asgi_application()
+
+from jobs.stream import HUB  # noqa: E402  (after Django is set up)
+
 # One thread a worker process: a poll is CPU-bound Python, so more threads only contend for the GIL.
 django_wsgi = WSGIMiddleware(get_wsgi_application(), workers=int(os.environ.get("WSGI_THREADS", "1")))
 
@@ -34,7 +40,30 @@ async def lifespan(receive, send):
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            end_streams_on_stop_signals(asyncio.get_running_loop())
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+def end_streams_on_stop_signals(loop):
+    """Before the server's own handler of SIGTERM and SIGINT runs, end the open streams with a `retry:` hint.
+
+    A stopping server waits for its open responses to end, and a stream never ends by itself: without this, a
+    deploy waits for the kill timeout and then cuts every stream without telling browsers when to come back.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return  # signals reach the main thread only (a server run in a thread, as in the browser tests)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        server_handler = signal.getsignal(signum)
+
+        def handler(number, frame, server_handler=server_handler):
+            loop.call_soon_threadsafe(HUB.stop)
+            if callable(server_handler):
+                server_handler(number, frame)
+            elif server_handler == signal.SIG_DFL:
+                signal.signal(number, signal.SIG_DFL)
+                signal.raise_signal(number)
+
+        signal.signal(signum, handler)

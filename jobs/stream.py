@@ -96,6 +96,8 @@ class StreamHub:
         self.listening = asyncio.Event()
         # New streams, which get the current answer on the next tick whatever was sent before.
         self.fresh = set()
+        # Set when the server stops: open streams end, new ones are refused.
+        self.stopping = False
 
     def open_count(self, user_id=None):
         """Return how many streams are open: in this process, or of one user."""
@@ -126,6 +128,16 @@ class StreamHub:
             if not queues:
                 del self.streams[user_id]
                 self.sent.pop(user_id, None)
+
+    def stop(self):
+        """End every open stream with a reconnection hint, and refuse new ones: the server is stopping.
+
+        Servers wait for open responses to end before they stop; a stream would never end on its own.
+        """
+        self.stopping = True
+        for queues in self.streams.values():
+            for queue in queues:
+                deliver(queue, SERVER_STOPPING, drop_behind=True)
 
     async def run(self):
         """Tick while any stream is open: every JOBS_STREAM_TICK for every user, and at once for the users that
@@ -229,15 +241,31 @@ def refresh(user_ids):
         return tagged_pages(user_ids)
 
 
-def deliver(queue, answer):
+# What a stream's queue holds instead of an answer when the stream is to end: its client fell too far behind (it
+# reconnects and starts afresh), or the server is stopping (the client is told when to come back).
+FELL_BEHIND, SERVER_STOPPING = "fell behind", "server stopping"
+
+
+def deliver(queue, answer, *, drop_behind=False):
     """Queue an answer for a stream; a stream that stopped reading is ended instead of buffered without bound."""
+    if drop_behind:
+        _empty(queue)
     try:
         queue.put_nowait(answer)
     except asyncio.QueueFull:
-        with contextlib.suppress(asyncio.QueueEmpty):
-            while True:
-                queue.get_nowait()
-        queue.put_nowait(None)
+        _empty(queue)
+        queue.put_nowait(FELL_BEHIND)
+
+
+def _empty(queue):
+    with contextlib.suppress(asyncio.QueueEmpty):
+        while True:
+            queue.get_nowait()
+
+
+def retry_hint():
+    """Return the field that tells an EventSource how long to wait before it reconnects (JOBS_STREAM_RETRY)."""
+    return f"retry: {int(conf.stream_retry().total_seconds() * 1000)}\n\n".encode()
 
 
 HUB = StreamHub()
@@ -274,6 +302,8 @@ class StreamLimit(APIException):
 def check_limits(user_id):
     """Raise StreamLimit when the user or this process already holds as many streams as allowed."""
     wait = int(conf.stream_retry().total_seconds())
+    if HUB.stopping:
+        raise StreamLimit(503, "This server is stopping: poll, or try again shortly.", wait)
     if HUB.open_count(user_id) >= conf.stream_max_per_user():
         raise StreamLimit(429, "Too many open streams for this user: close one, or poll.", wait)
     if HUB.open_count() >= conf.stream_max_per_process():
@@ -285,7 +315,7 @@ async def events(user_id, last_event_id, expires_at):
     queue = HUB.subscribe(user_id)
     sent = last_event_id
     try:
-        yield f"retry: {int(conf.stream_retry().total_seconds() * 1000)}\n\n".encode()
+        yield retry_hint()
         while True:
             wait = conf.stream_heartbeat().total_seconds()
             if expires_at is not None:
@@ -298,7 +328,10 @@ async def events(user_id, last_event_id, expires_at):
                     return
                 yield b": heartbeat\n\n"
                 continue
-            if answer is None:  # the client fell too far behind: end, it reconnects and starts afresh
+            if answer is SERVER_STOPPING:
+                yield retry_hint()
+                return
+            if answer is FELL_BEHIND:
                 return
             if answer.etag != sent:
                 sent = answer.etag

@@ -192,7 +192,27 @@ def test_a_stream_that_stops_reading_is_ended_not_buffered(settings):
             stream.deliver(queue, answer)
         return [queue.get_nowait() for _ in range(queue.qsize())]
 
-    assert async_to_sync(scenario)() == [None]
+    assert async_to_sync(scenario)() == [stream.FELL_BEHIND]
+
+
+def test_a_stopping_server_ends_each_stream_with_a_retry_hint_and_refuses_new_ones(user, make_dataset, hub):
+    make_dataset(created_by=user.pk, status="new", updated_at=real_ago(minutes=1))
+
+    async def scenario():
+        held = await open_stream(user)
+        chunks = held.streaming_content
+        opening = [await anext(chunks), await anext(chunks)]
+        hub.stop()
+        rest = [chunk async for chunk in chunks]
+        return opening, rest, await open_stream(user)
+
+    opening, rest, refused = async_to_sync(scenario)()
+
+    assert (opening[0], opening[1].startswith(b"event: jobs\n"), rest) == (b"retry: 5000\n\n", True, [b"retry: 5000\n\n"])
+    assert (refused.status_code, refused["Retry-After"], refused.json()) == (
+        503, "5", {"detail": "This server is stopping: poll, or try again shortly."}
+    )
+    assert hub.open_count() == 0
 
 
 def test_a_database_outage_keeps_the_streams_and_they_catch_up_when_it_is_back(user, make_dataset, hub):

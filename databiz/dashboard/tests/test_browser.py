@@ -2,16 +2,24 @@
 import datetime
 import os
 import re
+import threading
+import time
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import pytest
+import uvicorn
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.db import connections, router
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
+from databiz import asgi
+from jobs import stream
 from jobs.models import Dataset
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -75,6 +83,32 @@ def page(browser, live_server, fast_polling):
     page.set_default_timeout(8000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def asgi_server(transactional_db, monkeypatch):
+    """The project as `make run` serves it (databiz/asgi.py under uvicorn, the stream included), in a thread.
+
+    Django's live server is WSGI, where the stream answers 503 and the dashboard polls. The thread shares the test
+    database as the live server's does; the streams get a hub of their own.
+    """
+    monkeypatch.setattr(stream, "HUB", stream.StreamHub())
+    config = uvicorn.Config(ASGIStaticFilesHandler(asgi.application), host="127.0.0.1", port=0, lifespan="on",
+                            log_level="warning", timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield SimpleNamespace(url=f"http://127.0.0.1:{port}")
+    server.should_exit = True
+    thread.join(10)
+    # The streams' database thread and the WSGI requests' thread outlive the test; their connections must not.
+    for executor in (stream.DATABASE_THREAD, asgi.django_wsgi.executor):
+        executor.submit(connections.close_all).result()
 
 
 def sign_in(page, live_server, username="alice"):
@@ -180,3 +214,27 @@ def test_phone_width_has_no_sideways_scrolling(browser, live_server, fast_pollin
     context.close()
 
     assert width <= 360
+
+
+def test_the_dashboard_shows_a_change_from_the_stream_within_3_seconds_without_polling(
+    browser, asgi_server, people, rows
+):
+    dataset = rows(people[0], original_filename="sales.csv", status="new")
+    context = browser.new_context(viewport={"width": 1000, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(8000)
+    requested = []
+    page.on("request", lambda request: requested.append(urlsplit(request.url).path))
+    sign_in(page, asgi_server)
+    expect(page.locator(".chip")).to_have_text(["running"])
+    expect(page.locator("#status-line")).to_have_text(re.compile(r"^Live, updated "))
+
+    Dataset._base_manager.using(router.db_for_read(Dataset)).filter(pk=dataset.pk).update(
+        status="inactive", updated_at=timezone.now()
+    )
+
+    # The default tick (JOBS_STREAM_TICK, 2 s) reads the change; the event carries it to the page.
+    expect(page.locator(".chip")).to_have_text(["completed"], timeout=3000)
+    expect(page.locator("#running-count")).to_have_text("0")
+    context.close()
+    assert ("/api/v2/jobs/stream" in requested, "/api/v2/jobs/active" in requested) == (True, False)
