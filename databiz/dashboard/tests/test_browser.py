@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.db import connections, router
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
