@@ -39,14 +39,17 @@ logger = logging.getLogger(__name__)
 
 # Users whose pages one query reads; more open streams take more queries per tick.
 USERS_PER_QUERY = 1000
-# Every database call of the streams of a process runs on this one thread, so on one connection: under ASGI,
-# Django gives each request a thread (and a connection) of its own, which thousands of open streams would exhaust.
+# The streams' database calls run on two threads of their own, so on two connections a process: under ASGI, Django
+# gives each request a thread (and a connection) of its own, which thousands of open streams would exhaust. The
+# tick reads everyone on one; the users that notifications and new streams name are read on the other, so that
+# they do not wait for a whole tick to end.
 DATABASE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobs-stream-db")
+NAMED_USERS_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobs-stream-named")
 
 
-def in_database_thread(function):
-    """Return `function` as a coroutine function that runs on the streams' database thread."""
-    return sync_to_async(function, thread_sensitive=False, executor=DATABASE_THREAD)
+def in_database_thread(function, executor=DATABASE_THREAD):
+    """Return `function` as a coroutine function that runs on one of the streams' database threads."""
+    return sync_to_async(function, thread_sensitive=False, executor=executor)
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class StreamHub:
 
     def __init__(self):
         self.streams = defaultdict(set)
+        # By user: the ETag of the answer last handed to their streams, and when the read that found it started.
         self.sent = {}
         self.task = None
         # Set by notifications and new streams (the users they name), and once LISTEN is in place.
@@ -140,20 +144,27 @@ class StreamHub:
                 deliver(queue, SERVER_STOPPING, drop_behind=True)
 
     async def run(self):
-        """Tick while any stream is open: every JOBS_STREAM_TICK for every user, and at once for the users that
-        notifications name (JOBS_STREAM_NOTIFY_CHANNEL)."""
-        listener = asyncio.get_running_loop().create_task(self.listen()) if conf.stream_notify_channel() else None
+        """Refresh while any stream is open: everyone every JOBS_STREAM_TICK, and at once the users that
+        notifications (JOBS_STREAM_NOTIFY_CHANNEL) and new streams name, each on a database thread of its own."""
+        loop = asyncio.get_running_loop()
+        helpers = [loop.create_task(self.refresh_named())]
+        if conf.stream_notify_channel():
+            helpers.append(loop.create_task(self.listen()))
         try:
             while self.streams:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.woken.wait(), timeout=conf.stream_tick().total_seconds())
-                self.woken.clear()
-                named, self.named = self.named, set()
-                # Woken by a notification: only the users it named; else (the tick): everyone.
-                await self.tick([user for user in named if user in self.streams] if named else None)
+                await self.tick()
+                await asyncio.sleep(conf.stream_tick().total_seconds())
         finally:
-            if listener is not None:
-                listener.cancel()
+            for helper in helpers:
+                helper.cancel()
+
+    async def refresh_named(self):
+        """Refresh the users that notifications and new streams name, as soon as they are named."""
+        while True:
+            await self.woken.wait()
+            self.woken.clear()
+            named, self.named = self.named, set()
+            await self.tick([user for user in named if user in self.streams], executor=NAMED_USERS_THREAD)
 
     async def listen(self):
         """Listen to the imports service's notifications (datasets changed for a user) and wake the ticker."""
@@ -171,7 +182,7 @@ class StreamHub:
                 logger.warning("Listening for dataset notifications failed; retrying.", exc_info=True)
                 await asyncio.sleep(conf.stream_retry().total_seconds())
 
-    async def tick(self, users=None):
+    async def tick(self, users=None, executor=DATABASE_THREAD):
         """Read the answers of `users` (every open stream's by default) and hand them to the streams that lack them:
         the changed ones to every stream of their user, the current ones to new streams."""
         users = list(self.streams) if users is None else users
@@ -179,7 +190,7 @@ class StreamHub:
             return
         started = time.perf_counter()
         try:
-            pages = await in_database_thread(refresh)(users)
+            pages = await in_database_thread(refresh, executor=executor)(users)
         except DatabaseError:
             # The streams stay open and catch up on the tick after the database is back.
             logger.warning("The stream tick could not read the datasets.", exc_info=True)
@@ -188,13 +199,16 @@ class StreamHub:
             STREAM_TICK_SECONDS.observe(time.perf_counter() - started)
         for user_id, (etag, jobs) in pages.items():
             queues = list(self.streams.get(user_id, ()))
-            changed = self.sent.get(user_id) != etag
+            sent_etag, sent_read_at = self.sent.get(user_id, (None, 0.0))
+            if sent_read_at > started:
+                continue  # a read that started later (a notification's) already handed out a newer answer
+            changed = sent_etag != etag
             waiting = [queue for queue in queues if changed or queue in self.fresh]
             if not waiting:
                 continue
             # Rendered only for the streams that need it: most answers do not change from one tick to the next.
             answer = render(etag, jobs)
-            self.sent[user_id] = etag
+            self.sent[user_id] = (etag, started)
             for queue in waiting:
                 self.fresh.discard(queue)
                 deliver(queue, answer)

@@ -29,7 +29,9 @@ def hub(monkeypatch, settings):
     settings.JOBS_STREAM_TICK = datetime.timedelta(seconds=0.05)
     fresh = stream.StreamHub()
     monkeypatch.setattr(stream, "HUB", fresh)
-    monkeypatch.setattr(stream, "in_database_thread", lambda function: sync_to_async(function, thread_sensitive=True))
+    monkeypatch.setattr(
+        stream, "in_database_thread", lambda function, executor=None: sync_to_async(function, thread_sensitive=True)
+    )
     return fresh
 
 
@@ -232,6 +234,26 @@ def test_a_database_outage_keeps_the_streams_and_they_catch_up_when_it_is_back(u
     during, answer = async_to_sync(scenario)()
 
     assert (during, answer.etag) == ((0, 1), polled(user)[1])
+
+
+def test_an_answer_read_before_the_one_already_sent_is_not_sent(user, make_dataset, hub):
+    make_dataset(created_by=user.pk, status="new", updated_at=real_ago(minutes=1))
+
+    async def scenario():
+        queue = hub.subscribe(user.pk)
+        hub.task.cancel()  # tick by hand
+        hub.fresh.clear()
+        # A notification's read started after this tick's and already handed out its (newer) answer.
+        hub.sent[user.pk] = ('"newer"', float("inf"))
+        await hub.tick()
+        stale = queue.qsize()
+        hub.sent[user.pk] = ('"older"', 0.0)
+        await hub.tick()
+        return stale, queue.get_nowait()
+
+    stale, answer = async_to_sync(scenario)()
+
+    assert (stale, answer.etag) == (0, polled(user)[1])
 
 
 def rename(old, new):

@@ -107,7 +107,7 @@ def asgi_server(transactional_db, monkeypatch):
     server.should_exit = True
     thread.join(10)
     # The streams' database thread and the WSGI requests' thread outlive the test; their connections must not.
-    for executor in (stream.DATABASE_THREAD, asgi.django_wsgi.executor):
+    for executor in (stream.DATABASE_THREAD, stream.NAMED_USERS_THREAD, asgi.django_wsgi.executor):
         executor.submit(connections.close_all).result()
 
 
