@@ -3,7 +3,8 @@
 Django answers its sync views under ASGI through a thread hop per request and, with persistent connections, one
 database connection per hop thread. So every request but the stream goes to Django's WSGI application on a small
 thread pool of its own (a2wsgi), as under a WSGI server, and only `GET /api/v2/jobs/stream`, which holds its
-connection open and waits on the event loop, goes to Django's ASGI application.
+connection open and waits on the event loop, goes to Django's ASGI application. When the server is told to stop,
+the open streams end first, with a `retry:` hint (`end_streams_on_stop_signals`).
 """
 import asyncio
 import os
@@ -20,7 +21,7 @@ STREAM_PATHS = ("/api/v2/jobs/stream",)
 
 django_asgi = get_asgi_application()
 
-from jobs.stream import HUB  # noqa: E402  (after Django is set up)
+from jobs import stream  # noqa: E402  (after Django is set up)
 
 # One thread a worker process: a poll is CPU-bound Python, so more threads only contend for the GIL.
 django_wsgi = WSGIMiddleware(get_wsgi_application(), workers=int(os.environ.get("WSGI_THREADS", "1")))
@@ -59,7 +60,7 @@ def end_streams_on_stop_signals(loop):
         server_handler = signal.getsignal(signum)
 
         def handler(number, frame, server_handler=server_handler):
-            loop.call_soon_threadsafe(HUB.stop)
+            loop.call_soon_threadsafe(stream.HUB.stop)
             if callable(server_handler):
                 server_handler(number, frame)
             elif server_handler == signal.SIG_DFL:
