@@ -122,6 +122,9 @@ class CompiledQuerySet:
         self.init_list = [column[0].target.attname for column in select[self.model_fields]]
         self.annotations = list(compiler.annotation_col_map.items())
         self.converters = compiler.get_converters([column[0] for column in select[: compiler.col_count]])
+        # The columns the SQL returns (None when Django added ordering columns of its own at the end).
+        self.width = None if compiler.has_extra_select else len(select)
+        self.pk_position = self.model_fields.start + self.init_list.index(self.model._meta.pk.attname)
 
     def bind(self, user_id, now, connection):
         """Return the SQL's parameters for a real user and moment."""
@@ -157,45 +160,47 @@ class CompiledQuerySet:
         return instances
 
 
-def run_together(queries, user_id, now=None):
-    """Run compiled queries for one user and moment: in one round trip (psycopg's pipeline) where they can share it."""
-    connection = connections[queries[0].using]
-    pipelined = (
-        connection.vendor == "postgresql"
-        and all(query.using == queries[0].using for query in queries)
-        # psycopg pipelines need server-side binding (off behind PgBouncer in transaction mode).
-        and connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
-    )
-    if not pipelined:
-        return [query.run(user_id, now) for query in queries]
+def run_joined(driver, joined, user_id, now=None):
+    """Run two compiled queries for one user and moment, and return the instances of each: on PostgreSQL as one
+    statement, so in one round trip and one snapshot.
+
+    `driver` reads at most one row (e.g. the user's, by primary key); `joined` is joined to it LATERAL, each of its
+    rows beside the driver's row, in its own order. No driver row: no rows at all; a driver row with no joined rows:
+    one row whose joined columns are NULL.
+    """
+    connection = connections[driver.using]
+    if connection.vendor != "postgresql" or joined.using != driver.using:
+        return driver.run(user_id, now), joined.run(user_id, now)
+    sql = joined_sql(driver, joined)
     # Django checks a reused connection with a `SELECT 1` round trip before a request's first query
-    # (CONN_HEALTH_CHECKS): on the poll, a round trip of its own. Here the poll's own statements are that check: a
-    # connection that died since the last request fails them, and they run again, once, on a new connection.
+    # (CONN_HEALTH_CHECKS): on the poll, a round trip of its own. Here the poll's own statement is that check: a
+    # connection that died since the last request fails it, and it runs again, once, on a new connection.
     checked_by_django = connection.connection is None or not connection.health_check_enabled
     connection.health_check_done = True
     try:
-        rows = _pipelined_rows(connection, queries, user_id, now)
+        rows = _fetch(connection, sql, driver.bind(user_id, now, connection) + joined.bind(user_id, now, connection))
     except OperationalError:
         if checked_by_django or connection.is_usable():
             raise
         connection.close()
-        rows = _pipelined_rows(connection, queries, user_id, now)
-    return [query.instances(result) for query, result in zip(queries, rows)]
+        rows = _fetch(connection, sql, driver.bind(user_id, now, connection) + joined.bind(user_id, now, connection))
+    width = driver.width
+    joined_rows = [row[width:] for row in rows if row[width + joined.pk_position] is not None]
+    return driver.instances([row[:width] for row in rows[:1]]), joined.instances(joined_rows)
 
 
-def _pipelined_rows(connection, queries, user_id, now):
-    """Send every query's statement, then read every result: one round trip to PostgreSQL."""
-    connection.ensure_connection()
-    with connection.wrap_database_errors, connection.connection.pipeline():
-        cursors = []
-        for query in queries:
-            cursor = connection.cursor()
-            cursor.execute(query.sql, query.bind(user_id, now, connection))
-            cursors.append(cursor)
-        rows = [cursor.fetchall() for cursor in cursors]
-    for cursor in cursors:
-        cursor.close()
-    return rows
+@functools.lru_cache(maxsize=64)
+def joined_sql(driver, joined):
+    """Return the one statement of `driver` with `joined` joined to its row LATERAL."""
+    if driver.width is None or joined.width is None:
+        raise CompileError("Cannot join compiled queries whose SQL returns columns Django added for its ordering.")
+    return f"SELECT * FROM ({driver.sql}) AS driver LEFT JOIN LATERAL ({joined.sql}) AS joined ON TRUE"
+
+
+def _fetch(connection, sql, params):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 @functools.lru_cache(maxsize=512)

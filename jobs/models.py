@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from . import conf, progress
 from .aggregates import Median, Seconds
-from .compiled import NOW, ParameterUser, compiled, run_together
+from .compiled import NOW, ParameterUser, compiled, run_joined
 from .import_speed import JobIterable, learned_import_speed, share_import_speed
 
 
@@ -308,8 +308,8 @@ class JobPageQuerySet(DatasetQuerySet):
             key = (self.db, page["job_statuses"], page["job_types"], conf.rules_key())
             jobs_query, now = compiled(jobs_page_queryset, *key), page["now"] or timezone.now()
             if hasattr(user, "confirm"):
-                # A user whose row is still to be checked (jobs/authentication.py): checked in the same round trip.
-                users, jobs = run_together([user.check_query(), jobs_query], user.pk, now)
+                # A user whose row is still to be checked (jobs/authentication.py): checked in the same statement.
+                users, jobs = run_joined(user.check_query(), jobs_query, user.pk, now)
                 user.confirm(users)
             else:
                 jobs = jobs_query.run(user.pk, now)

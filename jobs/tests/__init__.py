@@ -4,6 +4,7 @@ import io
 import uuid
 
 from django.core.management import call_command
+from django.db import connection
 
 NOW = datetime.datetime(2025, 12, 19, 10, 0, tzinfo=datetime.UTC)
 # A DataBiz user: no row in this service's user table, only in the issuer's tokens and in `datasets.created_by`.
@@ -21,3 +22,8 @@ def run_command(*args):
     out = io.StringIO()
     call_command(*args, stdout=out)
     return out.getvalue()
+
+
+def poll_queries():
+    """Return the queries of a local-mode poll: the token's user and the page, one statement on PostgreSQL."""
+    return 1 if connection.vendor == "postgresql" else 2

@@ -1,15 +1,18 @@
 import datetime
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from django.db.models import Count
 from django.utils import timezone
 
+from jobs import conf
+from jobs.authentication import token_user_check_queryset
 from jobs.compiled import NOW as NOW_PARAMETER
-from jobs.compiled import CompileError, ParameterUser, compiled
-from jobs.models import Dataset
+from jobs.compiled import CompileError, ParameterUser, compiled, run_joined
+from jobs.models import Dataset, jobs_page_queryset
 
-from . import NOW, ago
+from . import NOW, ago, poll_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +133,20 @@ def test_a_pages_count_is_the_pages_not_the_tables(user, history, settings):
     assert (page.count(), [job.pk for job in page]) == (
         4, [job.pk for job in Dataset.objects.jobs_for(user, now=NOW).bounded()]
     )
+
+
+@pytest.mark.parametrize("who", ["user with jobs", "user without jobs", "no such user"])
+def test_the_users_row_and_the_page_are_read_together(user, other_user, make_dataset, who,
+                                                      django_assert_num_queries):
+    for minutes, status in enumerate(["new", "inactive", "error", "new"]):
+        make_dataset(created_by=user.pk, status=status, updated_at=ago(minutes=minutes))
+    user_id = {"user with jobs": user.pk, "user without jobs": other_user.pk, "no such user": uuid.uuid4()}[who]
+    user_query = compiled(token_user_check_queryset, "default")
+    page_query = compiled(jobs_page_queryset, Dataset.objects.db, (), (), conf.rules_key())
+
+    with django_assert_num_queries(poll_queries()):
+        users, jobs = run_joined(user_query, page_query, user_id, NOW)
+
+    page = Dataset.objects.jobs_for(SimpleNamespace(pk=user_id), now=NOW).with_list_totals().bounded()
+    assert ([u.pk for u in users], as_rows(jobs)) == ([] if who == "no such user" else [user_id], as_rows(page))
+    assert len(jobs) == (4 if who == "user with jobs" else 0)
