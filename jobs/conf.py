@@ -23,8 +23,10 @@ DEFAULTS = {
     "JOBS_PROGRESS_HISTORY": timedelta(days=7),
     # With fewer completed imports than this in the window, progress stays fixed.
     "JOBS_PROGRESS_MIN_SAMPLE": 10,
-    # How long a learned import speed is used before it is learned again (in the background).
-    "JOBS_PROGRESS_CACHE": timedelta(minutes=1),
+    # How long a learned import speed is used before it is learned again (in the background, by each process): a
+    # median over days of history moves little in minutes, and each learning scans that history (0.4 s of database
+    # CPU on a million rows, which a busy 2-core machine feels as a p99 spike).
+    "JOBS_PROGRESS_CACHE": timedelta(minutes=10),
     # The stream (GET /api/v2/jobs/stream): how often each process reads every open stream's answer (one query),
     # the heartbeat comment's interval, the reconnection delay it suggests, the most streams one user and one
     # process may hold open, and the events a stream may fall behind by before it is ended.

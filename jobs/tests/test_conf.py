@@ -44,7 +44,7 @@ def test_progress_defaults_are_the_documented_ones():
         conf.progress_history(),
         conf.progress_min_sample(),
         conf.progress_cache(),
-    ) == (True, datetime.timedelta(days=7), 10, datetime.timedelta(minutes=1))
+    ) == (True, datetime.timedelta(days=7), 10, datetime.timedelta(minutes=10))
 
 
 def test_progress_settings_override_the_defaults_at_call_time(settings):
