@@ -172,6 +172,20 @@ def test_default_statement_timeout_is_two_seconds(db):
         assert cursor.fetchone() == ("2s",)
 
 
+def test_the_polls_statement_is_prepared_and_planned_once_not_on_every_poll(user, client_of, make_dataset, now):
+    make_dataset(created_by=user.pk, status="new", updated_at=ago(minutes=1))
+    client = client_of(user)
+
+    answers = {client.get(URL).content for _ in range(12)}
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+                       ["%FROM \"datasets\"%"])
+        plans = cursor.fetchall()
+    # psycopg prepares a statement on its 6th run (DATABASE_PREPARE_THRESHOLD); from then on one generic plan.
+    assert (len(answers), plans) == (1, [(7, 0)])
+
+
 def test_endpoint_works_under_a_role_that_may_only_read(user, client_of, make_dataset, now):
     dataset = make_dataset(created_by=user.pk, status="inactive", updated_at=ago(minutes=1))
     with connection.cursor() as cursor:
