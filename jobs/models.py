@@ -157,12 +157,15 @@ class DatasetQuerySet(models.QuerySet):
             owner_rank=Window(RowNumber(), partition_by=[F("created_by")], order_by=job_order())
         ).filter(owner_rank__lte=conf.max_results())
 
-    def jobs_for_owners(self, user_ids, *, now=None):
-        """Return the pages of every user of `user_ids` in one query: each as `jobs_page_for` answers it, by owner."""
-        return (
-            self.filter(created_by__in=user_ids).jobs(now=now).only_job_columns(owner=True)
-            .with_list_totals(per_owner=True).bounded_per_owner()
-        )
+    def jobs_for_owners(self, user_ids, *, now=None, job_statuses=(), job_types=()):
+        """Return the pages of every user of `user_ids` in one query: each as `jobs_page_for` answers it (narrowed by
+        job status and type, if given), by owner."""
+        queryset = self.filter(created_by__in=user_ids).jobs(now=now)
+        if job_statuses:
+            queryset = queryset.with_job_status(*job_statuses)
+        if job_types:
+            queryset = queryset.with_job_type(*job_types)
+        return queryset.only_job_columns(owner=True).with_list_totals(per_owner=True).bounded_per_owner()
 
     def only_job_columns(self, *, owner=False):
         """Read only the columns a job's fields are made of (and `created_by`, with `owner`)."""

@@ -1,18 +1,20 @@
 """Server-Sent Events of each user's jobs: the answers of every open stream, found with one query per tick.
 
-Each process keeps the users with an open stream (`StreamHub`). Every JOBS_STREAM_TICK it reads all their pages
-in one query (`Dataset.objects.jobs_for_owners`, the same rules as the list), and sends a user an event only when
-their answer's ETag changed. An event carries exactly what `GET /api/v2/jobs/active` answers at that moment: the
-same JSON array as its data, the same ETag as its id.
+Each process keeps the listings with an open stream (`StreamHub`): a user's list, with the list's `status` and
+`type` filters or without. Every JOBS_STREAM_TICK it reads all their pages in one query per filter shape in use
+(`Dataset.objects.jobs_for_owners`, the same rules as the list; one query when no stream filters), and sends a
+stream an event only when its answer's ETag changed. An event carries exactly what `GET /api/v2/jobs/active` with
+the same query answers at that moment: the same JSON array as its data, the same ETag as its id.
 """
 import asyncio
 import contextlib
 import logging
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import psycopg
 from asgiref.sync import sync_to_async
@@ -21,6 +23,7 @@ from django.db import DatabaseError, connections, router, transaction
 from django.http import JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views import View
+from django_filters.utils import translate_validation
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import APIException, AuthenticationFailed, NotAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -31,6 +34,7 @@ from databiz.metrics import STREAM_EVENTS, STREAM_TICK_SECONDS, STREAMS_OPEN
 
 from . import conf
 from .authentication import BearerTokenAuthentication
+from .filters import JobFilter
 from .models import Dataset
 from .polling import tagged_answer
 from .serializers import JobSerializer
@@ -64,16 +68,34 @@ class Answer:
         return b"event: jobs\nid: " + self.etag.encode() + b"\ndata: " + self.body + b"\n\n"
 
 
-def tagged_pages(user_ids, *, now=None):
-    """Return {user id: (ETag, jobs)} for every user of `user_ids`, one query per USERS_PER_QUERY users."""
+class Listing(NamedTuple):
+    """What a stream follows: one user's list, narrowed by the list's filters (`?status=`, `?type=`) or not."""
+
+    user_id: uuid.UUID
+    job_statuses: tuple = ()
+    job_types: tuple = ()
+
+
+def tagged_pages(listings, *, now=None):
+    """Return {listing: (ETag, jobs)} for every listing of `listings`: one query for the users of each filter shape
+    (USERS_PER_QUERY users a query)."""
     now = now or timezone.now()
-    pages = defaultdict(list)
-    user_ids = list(user_ids)
-    for start in range(0, len(user_ids), USERS_PER_QUERY):
-        queryset = Dataset.objects.using(router.db_for_read(Dataset))
-        for job in queryset.jobs_for_owners(user_ids[start:start + USERS_PER_QUERY], now=now):
-            pages[job.created_by].append(job)
-    return {user_id: (tagged_answer(JobSerializer, pages[user_id])[0], pages[user_id]) for user_id in user_ids}
+    shapes = defaultdict(list)
+    for listing in listings:
+        shapes[listing.job_statuses, listing.job_types].append(listing.user_id)
+    pages = {}
+    for (job_statuses, job_types), user_ids in shapes.items():
+        by_owner = defaultdict(list)
+        for start in range(0, len(user_ids), USERS_PER_QUERY):
+            queryset = Dataset.objects.using(router.db_for_read(Dataset)).jobs_for_owners(
+                user_ids[start:start + USERS_PER_QUERY], now=now, job_statuses=job_statuses, job_types=job_types
+            )
+            for job in queryset:
+                by_owner[job.created_by].append(job)
+        for user_id in user_ids:
+            jobs = by_owner[user_id]
+            pages[Listing(user_id, job_statuses, job_types)] = (tagged_answer(JobSerializer, jobs)[0], jobs)
+    return pages
 
 
 def render(etag, jobs):
@@ -81,9 +103,9 @@ def render(etag, jobs):
     return Answer(JSONRenderer().render(JobSerializer(jobs, many=True).data), etag)
 
 
-def answers_for(user_ids, *, now=None):
-    """Return {user id: Answer} for every user of `user_ids`, as the list answers each of them."""
-    return {user_id: render(*page) for user_id, page in tagged_pages(user_ids, now=now).items()}
+def answers_for(listings, *, now=None):
+    """Return {listing: Answer} for every listing of `listings`, as the list answers each of them."""
+    return {listing: render(*page) for listing, page in tagged_pages(listings, now=now).items()}
 
 
 class StreamHub:
@@ -91,7 +113,8 @@ class StreamHub:
 
     def __init__(self):
         self.streams = defaultdict(set)
-        # By user: the ETag of the answer last handed to their streams, and when the read that found it started.
+        self.per_user = Counter()
+        # By listing: the ETag of the answer last handed to their streams, and when the read that found it started.
         self.sent = {}
         self.task = None
         # Set by notifications and new streams (the users they name), and once LISTEN is in place.
@@ -106,15 +129,16 @@ class StreamHub:
     def open_count(self, user_id=None):
         """Return how many streams are open: in this process, or of one user."""
         if user_id is None:
-            return sum(len(queues) for queues in self.streams.values())
-        return len(self.streams.get(user_id, ()))
+            return self.per_user.total()
+        return self.per_user[user_id]
 
-    def subscribe(self, user_id):
-        """Open a stream of `user_id`'s answers; return its queue of events."""
+    def subscribe(self, listing):
+        """Open a stream of a listing's answers; return its queue of events."""
         queue = asyncio.Queue(maxsize=conf.stream_queue())
-        self.streams[user_id].add(queue)
+        self.streams[listing].add(queue)
+        self.per_user[listing.user_id] += 1
         self.fresh.add(queue)
-        self.named.add(user_id)
+        self.named.add(listing.user_id)
         self.woken.set()
         STREAMS_OPEN.inc()
         loop = asyncio.get_running_loop()
@@ -122,16 +146,19 @@ class StreamHub:
             self.task = loop.create_task(self.run())
         return queue
 
-    def unsubscribe(self, user_id, queue):
+    def unsubscribe(self, listing, queue):
         """Close one stream."""
-        queues = self.streams.get(user_id)
+        queues = self.streams.get(listing)
         self.fresh.discard(queue)
         if queues is not None and queue in queues:
             STREAMS_OPEN.dec()
             queues.discard(queue)
+            self.per_user[listing.user_id] -= 1
+            if not self.per_user[listing.user_id]:
+                del self.per_user[listing.user_id]
             if not queues:
-                del self.streams[user_id]
-                self.sent.pop(user_id, None)
+                del self.streams[listing]
+                self.sent.pop(listing, None)
 
     def stop(self):
         """End every open stream with a reconnection hint, and refuse new ones: the server is stopping.
@@ -164,7 +191,8 @@ class StreamHub:
             await self.woken.wait()
             self.woken.clear()
             named, self.named = self.named, set()
-            await self.tick([user for user in named if user in self.streams], executor=NAMED_USERS_THREAD)
+            listings = [listing for listing in self.streams if listing.user_id in named]
+            await self.tick(listings, executor=NAMED_USERS_THREAD)
 
     async def listen(self):
         """Listen to the imports service's notifications (datasets changed for a user) and wake the ticker."""
@@ -182,24 +210,24 @@ class StreamHub:
                 logger.warning("Listening for dataset notifications failed; retrying.", exc_info=True)
                 await asyncio.sleep(conf.stream_retry().total_seconds())
 
-    async def tick(self, users=None, executor=DATABASE_THREAD):
-        """Read the answers of `users` (every open stream's by default) and hand them to the streams that lack them:
-        the changed ones to every stream of their user, the current ones to new streams."""
-        users = list(self.streams) if users is None else users
-        if not users:
+    async def tick(self, listings=None, executor=DATABASE_THREAD):
+        """Read the answers of `listings` (every open stream's by default) and hand them to the streams that lack
+        them: the changed ones to every stream of their listing, the current ones to new streams."""
+        listings = list(self.streams) if listings is None else listings
+        if not listings:
             return
         started = time.perf_counter()
         try:
-            pages = await in_database_thread(refresh, executor=executor)(users)
+            pages = await in_database_thread(refresh, executor=executor)(listings)
         except DatabaseError:
             # The streams stay open and catch up on the tick after the database is back.
             logger.warning("The stream tick could not read the datasets.", exc_info=True)
             return
         finally:
             STREAM_TICK_SECONDS.observe(time.perf_counter() - started)
-        for user_id, (etag, jobs) in pages.items():
-            queues = list(self.streams.get(user_id, ()))
-            sent_etag, sent_read_at = self.sent.get(user_id, (None, 0.0))
+        for listing, (etag, jobs) in pages.items():
+            queues = list(self.streams.get(listing, ()))
+            sent_etag, sent_read_at = self.sent.get(listing, (None, 0.0))
             if sent_read_at > started:
                 continue  # a read that started later (a notification's) already handed out a newer answer
             changed = sent_etag != etag
@@ -208,7 +236,7 @@ class StreamHub:
                 continue
             # Rendered only for the streams that need it: most answers do not change from one tick to the next.
             answer = render(etag, jobs)
-            self.sent[user_id] = (etag, started)
+            self.sent[listing] = (etag, started)
             for queue in waiting:
                 self.fresh.discard(queue)
                 deliver(queue, answer)
@@ -245,14 +273,14 @@ def notify_sql(channel):
     return NOTIFY_SQL.format(function="databiz_jobs_notify", channel_literal="'" + channel.replace("'", "''") + "'")
 
 
-def refresh(user_ids):
-    """Return the tagged pages of `user_ids`, on a connection checked as a request's would be, in a transaction of
+def refresh(listings):
+    """Return the tagged pages of `listings`, on a connection checked as a request's would be, in a transaction of
     its own (a failed read leaves nothing half done)."""
     using = router.db_for_read(Dataset)
     if not connections[using].in_atomic_block:
         connections[using].close_if_unusable_or_obsolete()
     with transaction.atomic(using=using):
-        return tagged_pages(user_ids)
+        return tagged_pages(listings)
 
 
 # What a stream's queue holds instead of an answer when the stream is to end: its client fell too far behind (it
@@ -313,6 +341,15 @@ class StreamLimit(APIException):
         self.status_code, self.wait = status_code, wait
 
 
+def listing_of(user_id, query_params):
+    """Return the listing a stream request asks for: its `status` and `type` filters validated as the list's are."""
+    filterset = JobFilter(query_params, queryset=Dataset._base_manager.none())
+    if not filterset.is_valid():
+        raise translate_validation(filterset.errors)
+    chosen = filterset.form.cleaned_data
+    return Listing(user_id, tuple(sorted(set(chosen["status"]))), tuple(sorted(set(chosen["type"]))))
+
+
 def check_limits(user_id):
     """Raise StreamLimit when the user or this process already holds as many streams as allowed."""
     wait = int(conf.stream_retry().total_seconds())
@@ -324,9 +361,9 @@ def check_limits(user_id):
         raise StreamLimit(503, "This server holds as many streams as it can: poll, or try again shortly.", wait)
 
 
-async def events(user_id, last_event_id, expires_at):
-    """Yield the stream of one user: the current answer (unless the client has it), then each change."""
-    queue = HUB.subscribe(user_id)
+async def events(listing, last_event_id, expires_at):
+    """Yield the stream of one listing: the current answer (unless the client has it), then each change."""
+    queue = HUB.subscribe(listing)
     sent = last_event_id
     try:
         yield retry_hint()
@@ -352,14 +389,14 @@ async def events(user_id, last_event_id, expires_at):
                 STREAM_EVENTS.inc()
                 yield answer.event()
     finally:
-        HUB.unsubscribe(user_id, queue)
+        HUB.unsubscribe(listing, queue)
 
 
 class JobStreamView(View):
     """`GET /api/v2/jobs/stream`: the signed-in user's jobs as Server-Sent Events, each what the list answers."""
 
     async def get(self, request):
-        """Open the stream, or answer 401, 429 or 503 as JSON."""
+        """Open the stream, or answer 400, 401, 429 or 503 as JSON."""
         if not isinstance(request, ASGIRequest):
             # A WSGI server would hold a worker for the stream's whole life (Django reads an async stream to its end
             # before sending anything): refuse, so that the client polls instead.
@@ -369,6 +406,7 @@ class JobStreamView(View):
             )
         try:
             user, token = await in_database_thread(authenticate)(request)
+            listing = listing_of(user.pk, request.GET)
             check_limits(user.pk)
         except APIException as exc:
             return await in_database_thread(refusal)(exc)
@@ -376,7 +414,7 @@ class JobStreamView(View):
             return await in_database_thread(database_unavailable_response)(exc)
         expires_at = float(token["exp"]) if token is not None and "exp" in token else None
         response = StreamingHttpResponse(
-            events(user.pk, request.headers.get("Last-Event-ID"), expires_at),
+            events(listing, request.headers.get("Last-Event-ID"), expires_at),
             content_type="text/event-stream",
         )
         # Proxies must pass each event on at once (nginx: this header; others: buffering off for this path).

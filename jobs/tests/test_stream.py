@@ -6,6 +6,7 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.http import QueryDict
 from django.test import AsyncClient
 from django.utils import timezone
 from model_bakery import baker
@@ -44,9 +45,9 @@ def bearer(user):
     return f"Bearer {AccessToken.for_user(user)}"
 
 
-def polled(user):
+def polled(user, query=""):
     """What the list answers `user` now: (body, ETag)."""
-    response = APIClient().get(LIST, HTTP_AUTHORIZATION=bearer(user))
+    response = APIClient().get(f"{LIST}?{query}", HTTP_AUTHORIZATION=bearer(user))
     return response.content, response["ETag"]
 
 
@@ -69,12 +70,52 @@ def test_one_query_answers_every_user_exactly_as_the_list_does(people, make_data
     make_dataset(created_by=cem.pk, status="inactive", updated_at=ago(hours=3))  # aged out
 
     with django_assert_num_queries(1):
-        answers = stream.answers_for([person.pk for person in people])
+        answers = stream.answers_for([stream.Listing(person.pk) for person in people])
 
-    assert {person.username: (answers[person.pk].body, answers[person.pk].etag) for person in people} == {
+    assert {person.username: astuple(answers[stream.Listing(person.pk)]) for person in people} == {
         person.username: polled(person) for person in people
     }
-    assert [answers[dee.pk].body, answers[ann.pk].body.count(b'"running"')] == [b"[]", 3]
+    assert [answers[stream.Listing(dee.pk)].body, answers[stream.Listing(ann.pk)].body.count(b'"running"')] == [
+        b"[]", 3
+    ]
+
+
+def astuple(answer):
+    return answer.body, answer.etag
+
+
+@pytest.mark.parametrize("query", ["status=running", "status=failed,completed", "type=import", "type=export",
+                                   "status=completed&type=import"])
+def test_filtered_streams_answer_as_the_filtered_list_does_one_query_per_filter_shape(
+    people, make_dataset, now, query, django_assert_num_queries
+):
+    ann, ben, *_ = people
+    for person in (ann, ben):
+        make_dataset(created_by=person.pk, status="new", updated_at=ago(minutes=1))
+        make_dataset(created_by=person.pk, status="inactive", updated_at=ago(minutes=2))
+        make_dataset(created_by=person.pk, status="error", updated_at=ago(minutes=3))
+    chosen = stream.listing_of(ann.pk, QueryDict(query))
+    listings = [chosen, chosen._replace(user_id=ben.pk), stream.Listing(ann.pk)]
+
+    with django_assert_num_queries(2):
+        answers = stream.answers_for(listings)
+
+    assert [astuple(answers[listing]) for listing in listings] == [
+        polled(ann, query), polled(ben, query), polled(ann)
+    ]
+
+
+@pytest.mark.parametrize(("query", "body"), [
+    ("status=done", {"status": ["Allowed values: running, completed, failed (one or more, comma-separated)."]}),
+    ("type=import&type=export",
+     {"type": ["Give this parameter once, as one comma-separated list of: import, export, validation, processing."]}),
+])
+def test_a_stream_with_a_bad_filter_is_a_json_400_as_the_list_is(user, query, body):
+    response = async_to_sync(AsyncClient().get)(f"{URL}?{query}", headers={"Authorization": bearer(user)})
+    listed = APIClient().get(f"{LIST}?{query}", HTTP_AUTHORIZATION=bearer(user))
+
+    assert (response.status_code, response.json()) == (400, body)
+    assert (listed.status_code, listed.json()) == (400, body)
 
 
 def read(response, count):
@@ -222,7 +263,7 @@ def test_a_database_outage_keeps_the_streams_and_they_catch_up_when_it_is_back(u
     make_dataset(created_by=user.pk, status="inactive", updated_at=real_ago(minutes=1))
 
     async def scenario():
-        queue = hub.subscribe(user.pk)
+        queue = hub.subscribe(stream.Listing(user.pk))
         hub.task.cancel()  # tick by hand
         await sync_to_async(rename, thread_sensitive=True)("datasets", "datasets_away")
         await hub.tick()
@@ -240,14 +281,14 @@ def test_an_answer_read_before_the_one_already_sent_is_not_sent(user, make_datas
     make_dataset(created_by=user.pk, status="new", updated_at=real_ago(minutes=1))
 
     async def scenario():
-        queue = hub.subscribe(user.pk)
+        queue = hub.subscribe(stream.Listing(user.pk))
         hub.task.cancel()  # tick by hand
         hub.fresh.clear()
         # A notification's read started after this tick's and already handed out its (newer) answer.
-        hub.sent[user.pk] = ('"newer"', float("inf"))
+        hub.sent[stream.Listing(user.pk)] = ('"newer"', float("inf"))
         await hub.tick()
         stale = queue.qsize()
-        hub.sent[user.pk] = ('"older"', 0.0)
+        hub.sent[stream.Listing(user.pk)] = ('"older"', 0.0)
         await hub.tick()
         return stale, queue.get_nowait()
 
