@@ -4,11 +4,12 @@ Run after `make bench` has filled its database (it reuses the bench users and th
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/databiz_bench .venv/bin/python bench/streams.py
 
-BENCH_TABS (2000 users, one tab each), BENCH_HOLD (60 s), BENCH_PORT (8091). It serves the project as
-`make serve INTERFACE=asgi WORKERS=2` does, then: (1) every tab polls every 10 s for BENCH_HOLD seconds; (2) every
-tab holds a stream for BENCH_HOLD seconds, with the tick; (3) the same with LISTEN/NOTIFY (the trigger installed on
-the bench database for the run, removed after). During (2) and (3) it updates one running import of 20 tabs and
-times the event that shows it. Prints one line per mode.
+BENCH_TABS (2000 users, one tab each), BENCH_HOLD (60 s), BENCH_MODES (polling,stream-tick,stream-notify: the
+modes to run), BENCH_PORT (8091). It serves the project as `make serve INTERFACE=asgi WORKERS=2` does, then:
+(1) every tab polls every 10 s for BENCH_HOLD seconds; (2) every tab holds a stream for BENCH_HOLD seconds, with the
+tick; (3) the same with LISTEN/NOTIFY (the trigger installed on the bench database for the run, removed after).
+During (2) and (3) it updates one running import of 20 tabs and times the event that shows it. Prints one line per
+mode; the server's memory is sampled every 15 s of the hold (`rss_every_15s_mb`).
 """
 import asyncio
 import os
@@ -156,14 +157,19 @@ async def measure(mode, url, port, tabs, hold, server):
                 watched[user] = f'"id":"{row[0]}","type":"import","status":"completed"'.encode()
                 changed[user] = time.monotonic()
                 conn.execute("UPDATE datasets SET status = 'inactive', updated_at = now() WHERE id = %s", [row[0]])
-    await asyncio.sleep(max(0, hold - (time.monotonic() - before[0])))
+    # The server's memory every 15 s while the tabs are held: flat, or growing with time.
+    samples = [rss_held]
+    while (left := hold - (time.monotonic() - before[0])) > 0:
+        await asyncio.sleep(min(15, left))
+        samples.append(rss_mb(pids(server)))
     after = (time.monotonic(), statements(url), cpu_seconds(pids(server)))
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     seconds = after[0] - before[0]
     latencies = sorted(seen[user] - at for user, at in changed.items() if user in seen)
     line = (f"mode={mode} tabs={len(tabs)} seconds={seconds:.0f} db_xact_per_s={(after[1] - before[1]) / seconds:.1f} "
-            f"server_cpu_cores={(after[2] - before[2]) / seconds:.3f} server_rss_mb={rss_held:.0f}")
+            f"server_cpu_cores={(after[2] - before[2]) / seconds:.3f} server_rss_mb={rss_held:.0f} "
+            f"rss_every_15s_mb={'/'.join(f'{sample:.0f}' for sample in samples)}")
     if latencies:
         line += (f" change_to_client_p50_ms={statistics.median(latencies) * 1000:.0f}"
                  f" p99_ms={latencies[-1] * 1000:.0f} changes_seen={len(latencies)}/{len(changed)}")
@@ -182,7 +188,7 @@ def main():
         env={**server_env(url, False), "DJANGO_SETTINGS_MODULE": "databiz.settings"}, capture_output=True, text=True,
     ).stdout
     lines = []
-    for mode in ("polling", "stream-tick", "stream-notify"):
+    for mode in os.environ.get("BENCH_MODES", "polling,stream-tick,stream-notify").split(","):
         if mode == "stream-notify":
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute(notify_sql)
