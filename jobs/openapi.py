@@ -144,24 +144,29 @@ def with_the_stream(result, generator, request, public):
     """Describe GET /api/v2/jobs/stream, a plain async Django view that the schema generator does not see."""
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     retry_after = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait (or poll)."}}
+    # The list's own filters, as the list describes them: a stream carries what the filtered list answers.
+    listed = result["paths"]["/api/v2/jobs/active"]["get"]
+    filters = [parameter for parameter in listed["parameters"] if parameter["in"] == "query"]
     result["paths"]["/api/v2/jobs/stream"] = {"get": {
         "operationId": "jobs_stream",
         "summary": "The signed-in user's jobs, pushed as Server-Sent Events",
         "description": (
             "`text/event-stream`. First a `retry:` hint, then `event: jobs` events whose `data` is exactly what "
-            "GET /api/v2/jobs/active answers at that moment and whose `id` is its ETag: the current answer at once "
+            "GET /api/v2/jobs/active (with the same filters) answers at that moment and whose `id` is its ETag: the "
+            "current answer at once "
             "(unless `Last-Event-ID` is already its tag), then one event each time the answer changes. A `: "
             "heartbeat` comment every JOBS_STREAM_HEARTBEAT; when the token expires, `event: reauthenticate` and "
             "the end. Served by an ASGI server (`make serve INTERFACE=asgi`); a WSGI server answers 503."
         ),
         "tags": ["jobs"],
         "security": [{"bearerAuth": []}, {"cookieAuth": []}],
-        "parameters": [{
+        "parameters": [*filters, {
             "in": "header", "name": "Last-Event-ID", "schema": {"type": "string"},
             "description": "The id (ETag) of the last event received, when reconnecting.",
         }],
         "responses": {
             "200": {"description": "The stream.", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            "400": listed["responses"]["400"],
             "401": {"description": "No valid token or session.", "content": error},
             "429": {"description": "Too many open streams of this user.", "content": error, "headers": retry_after},
             "503": {

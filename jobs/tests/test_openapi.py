@@ -48,6 +48,19 @@ def test_schema_describes_the_errors_and_the_bearer_scheme(client):
     assert "/api/v2/jobs/active/" not in schema["paths"]
 
 
+def test_schema_describes_the_stream_with_the_lists_filters(client):
+    paths = client.get(SCHEMA).json()["paths"]
+    stream, listed = paths["/api/v2/jobs/stream"]["get"], paths["/api/v2/jobs/active"]["get"]
+
+    assert stream["parameters"] == [*listed["parameters"][1:], {
+        "in": "header", "name": "Last-Event-ID", "schema": {"type": "string"},
+        "description": "The id (ETag) of the last event received, when reconnecting.",
+    }]
+    assert (set(stream["responses"]), stream["responses"]["400"]) == (
+        {"200", "400", "401", "429", "503"}, listed["responses"]["400"]
+    )
+
+
 def test_swagger_ui_loads_its_assets_from_this_service(client):
     page = client.get("/api/v2/docs").content.decode()
 
