@@ -48,6 +48,12 @@ def learned_import_speed(using="default"):
     return None if learned is None else learned.speed
 
 
+def learned_so_far(using="default"):
+    """Return what this process last learned of the import speed from `using` (a Learned, or None), as it is: no
+    refresh is started."""
+    return _learned.get(_key(using))
+
+
 def refresh_import_speed(using="default"):
     """Learn the import speed from `using` now and keep it; on a database error keep the last one. Return it."""
     key = _key(using)

@@ -35,7 +35,8 @@ from databiz.metrics import STREAM_EVENTS, STREAM_TICK_SECONDS, STREAMS_OPEN
 from . import conf
 from .authentication import BearerTokenAuthentication
 from .filters import JobFilter
-from .models import Dataset
+from .import_speed import learned_so_far, share_import_speed
+from .models import JOB_COLUMNS, Dataset
 from .polling import tagged_answer
 from .serializers import JobSerializer
 
@@ -76,10 +77,29 @@ class Listing(NamedTuple):
     job_types: tuple = ()
 
 
-def tagged_pages(listings, *, now=None):
-    """Return {listing: (ETag, jobs)} for every listing of `listings`: one query for the users of each filter shape
-    (USERS_PER_QUERY users a query)."""
+@dataclass(frozen=True)
+class TaggedPage:
+    """One listing's page as a tick read it: the answer's ETag and jobs, and what they were made of."""
+
+    etag: str
+    jobs: list
+    # The page's rows as plain values (every rule's outcome at the tick's `now` is a column of them), and the rest
+    # of what its answer is made of: the import speed this process had learned, and the poll interval settings.
+    rows: list
+    inputs: tuple
+
+
+def tagged_pages(listings, *, now=None, previous=None):
+    """Return {listing: TaggedPage} for every listing of `listings`: one query for the users of each filter shape
+    (USERS_PER_QUERY users a query).
+
+    `previous` holds the pages of an earlier read: a listing whose rows and inputs are the same again keeps its
+    jobs and ETag, and no job is made of its rows (most pages do not change from one tick to the next).
+    """
     now = now or timezone.now()
+    previous = previous or {}
+    using = router.db_for_read(Dataset)
+    inputs = (learned_so_far(using), conf.poll_interval(running=True), conf.poll_interval(running=False))
     shapes = defaultdict(list)
     for listing in listings:
         shapes[listing.job_statuses, listing.job_types].append(listing.user_id)
@@ -87,15 +107,42 @@ def tagged_pages(listings, *, now=None):
     for (job_statuses, job_types), user_ids in shapes.items():
         by_owner = defaultdict(list)
         for start in range(0, len(user_ids), USERS_PER_QUERY):
-            queryset = Dataset.objects.using(router.db_for_read(Dataset)).jobs_for_owners(
+            queryset = Dataset.objects.using(using).jobs_for_owners(
                 user_ids[start:start + USERS_PER_QUERY], now=now, job_statuses=job_statuses, job_types=job_types
             )
-            for job in queryset:
-                by_owner[job.created_by].append(job)
+            fields, annotations = owner_rows(queryset, by_owner)
         for user_id in user_ids:
-            jobs = by_owner[user_id]
-            pages[Listing(user_id, job_statuses, job_types)] = (tagged_answer(JobSerializer, jobs)[0], jobs)
+            listing, rows = Listing(user_id, job_statuses, job_types), by_owner[user_id]
+            before = previous.get(listing)
+            if before is not None and before.rows == rows and before.inputs == inputs:
+                pages[listing] = before
+                continue
+            jobs = jobs_of(rows, fields, annotations, using)
+            pages[listing] = TaggedPage(tagged_answer(JobSerializer, jobs)[0], jobs, rows, inputs)
     return pages
+
+
+def owner_rows(queryset, by_owner):
+    """Add the rows of `queryset`'s jobs to `by_owner` ({owner: [row, ...]}, in job order) as plain values: the
+    columns a job is made of, then the annotations. Return the names of both."""
+    loaded = {*JOB_COLUMNS, "created_by"}
+    fields = [field.attname for field in Dataset._meta.concrete_fields if field.attname in loaded]
+    annotations = list(queryset.query.annotation_select)
+    owner = fields.index("created_by")
+    for row in queryset.values_list(*fields, *annotations):
+        by_owner[row[owner]].append(row)
+    return fields, annotations
+
+
+def jobs_of(rows, fields, annotations, using):
+    """Return the jobs made of rows that `owner_rows` read: what iterating the QuerySet would have made of them."""
+    jobs = []
+    for row in rows:
+        job = Dataset.from_db(using, fields, row[:len(fields)])
+        for name, value in zip(annotations, row[len(fields):]):
+            setattr(job, name, value)
+        jobs.append(job)
+    return list(share_import_speed(jobs, using))
 
 
 def render(etag, jobs):
@@ -105,7 +152,7 @@ def render(etag, jobs):
 
 def answers_for(listings, *, now=None):
     """Return {listing: Answer} for every listing of `listings`, as the list answers each of them."""
-    return {listing: render(*page) for listing, page in tagged_pages(listings, now=now).items()}
+    return {listing: render(page.etag, page.jobs) for listing, page in tagged_pages(listings, now=now).items()}
 
 
 class StreamHub:
@@ -116,6 +163,8 @@ class StreamHub:
         self.per_user = Counter()
         # By listing: the ETag of the answer last handed to their streams, and when the read that found it started.
         self.sent = {}
+        # By listing: its page as the last read found it, so that the next read makes nothing of unchanged rows.
+        self.pages = {}
         self.task = None
         # Set by notifications and new streams (the users they name), and once LISTEN is in place.
         self.woken = asyncio.Event()
@@ -159,6 +208,7 @@ class StreamHub:
             if not queues:
                 del self.streams[listing]
                 self.sent.pop(listing, None)
+                self.pages.pop(listing, None)
 
     def stop(self):
         """End every open stream with a reconnection hint, and refuse new ones: the server is stopping.
@@ -218,24 +268,28 @@ class StreamHub:
             return
         started = time.perf_counter()
         try:
-            pages = await in_database_thread(refresh, executor=executor)(listings)
+            pages = await in_database_thread(refresh, executor=executor)(listings, self.pages)
         except DatabaseError:
             # The streams stay open and catch up on the tick after the database is back.
             logger.warning("The stream tick could not read the datasets.", exc_info=True)
             return
         finally:
             STREAM_TICK_SECONDS.observe(time.perf_counter() - started)
-        for listing, (etag, jobs) in pages.items():
-            queues = list(self.streams.get(listing, ()))
+        for listing, page in pages.items():
+            if listing not in self.streams:
+                continue  # closed during the read
             sent_etag, sent_read_at = self.sent.get(listing, (None, 0.0))
             if sent_read_at > started:
                 continue  # a read that started later (a notification's) already handed out a newer answer
+            self.pages[listing] = page
+            etag = page.etag
+            queues = list(self.streams[listing])
             changed = sent_etag != etag
             waiting = [queue for queue in queues if changed or queue in self.fresh]
             if not waiting:
                 continue
             # Rendered only for the streams that need it: most answers do not change from one tick to the next.
-            answer = render(etag, jobs)
+            answer = render(etag, page.jobs)
             self.sent[listing] = (etag, started)
             for queue in waiting:
                 self.fresh.discard(queue)
@@ -273,14 +327,14 @@ def notify_sql(channel):
     return NOTIFY_SQL.format(function="databiz_jobs_notify", channel_literal="'" + channel.replace("'", "''") + "'")
 
 
-def refresh(listings):
-    """Return the tagged pages of `listings`, on a connection checked as a request's would be, in a transaction of
-    its own (a failed read leaves nothing half done)."""
+def refresh(listings, previous=None):
+    """Return the tagged pages of `listings` (keeping those of `previous` whose rows are the same), on a connection
+    checked as a request's would be, in a transaction of its own (a failed read leaves nothing half done)."""
     using = router.db_for_read(Dataset)
     if not connections[using].in_atomic_block:
         connections[using].close_if_unusable_or_obsolete()
     with transaction.atomic(using=using):
-        return tagged_pages(listings)
+        return tagged_pages(listings, previous=previous)
 
 
 # What a stream's queue holds instead of an answer when the stream is to end: its client fell too far behind (it

@@ -80,6 +80,21 @@ def test_one_query_answers_every_user_exactly_as_the_list_does(people, make_data
     ]
 
 
+def test_a_read_keeps_the_pages_whose_rows_did_not_change_and_remakes_the_others(people, make_dataset,
+                                                                                 change_dataset, now):
+    ann, ben, *_ = people
+    make_dataset(created_by=ann.pk, status="inactive", updated_at=ago(minutes=2))
+    changing = make_dataset(created_by=ben.pk, status="new", updated_at=ago(minutes=1))
+    listings = [stream.Listing(ann.pk), stream.Listing(ben.pk)]
+    first = stream.tagged_pages(listings)
+
+    change_dataset(changing, status="inactive", updated_at=ago(seconds=30))
+    second = stream.tagged_pages(listings, previous=first)
+
+    assert (second[listings[0]] is first[listings[0]], second[listings[1]] is first[listings[1]]) == (True, False)
+    assert [second[listing].etag for listing in listings] == [polled(ann)[1], polled(ben)[1]]
+
+
 def astuple(answer):
     return answer.body, answer.etag
 
@@ -176,7 +191,8 @@ def test_a_client_that_has_the_current_answer_gets_heartbeats_only(user, make_da
 
 def test_the_stream_ends_asking_for_a_new_token_when_the_token_expires(user):
     token = AccessToken.for_user(user)
-    token.set_exp(lifetime=datetime.timedelta(seconds=1))
+    # `exp` is in whole seconds: 2 s from now leaves at least 1 s for the first event before the token expires.
+    token.set_exp(lifetime=datetime.timedelta(seconds=2))
 
     async def scenario():
         response = await AsyncClient().get(URL, headers={"Authorization": f"Bearer {token}"})
