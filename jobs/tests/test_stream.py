@@ -1,8 +1,10 @@
 """The stream: each event is what the list answers, one query per tick for every open stream, limits and faults."""
 import asyncio
 import datetime
+import json
 
 import pytest
+import time_machine
 from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -15,7 +17,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from jobs import stream
 
-from . import ago, run_command
+from . import NOW, ago, run_command
 
 pytestmark = pytest.mark.django_db
 
@@ -93,6 +95,34 @@ def test_a_read_keeps_the_pages_whose_rows_did_not_change_and_remakes_the_others
 
     assert (second[listings[0]] is first[listings[0]], second[listings[1]] is first[listings[1]]) == (True, False)
     assert [second[listing].etag for listing in listings] == [polled(ann)[1], polled(ben)[1]]
+
+
+def test_a_stream_read_at_each_moment_equals_the_list_at_that_moment(people, make_dataset):
+    ann, ben, *_ = people
+    for size in range(1, 13):  # ben's import history: the speed that progress estimates use
+        make_dataset(created_by=ben.pk, status="inactive", file_size=size * 1_048_576,
+                     created_at=ago(days=1, seconds=5 + size * 16), updated_at=ago(days=1))
+    make_dataset(created_by=ann.pk, status="new", file_size=10 * 1_048_576, created_at=ago(seconds=66),
+                 updated_at=ago(seconds=60))
+    make_dataset(created_by=ann.pk, status="inactive", updated_at=ago(minutes=50))
+    listing, previous, seen = stream.Listing(ann.pk), None, []
+
+    # Progress moves, then the completed import ages out of the retention window, then the running one stalls.
+    for later in (0, 30, 60, 900, 3600):
+        with time_machine.travel(NOW + datetime.timedelta(seconds=later), tick=False):
+            pages = stream.tagged_pages([listing], previous=previous)
+            answer, listed = stream.render(pages[listing].etag, pages[listing].jobs), polled(ann)
+        assert astuple(answer) == listed
+        seen.append([(job["status"], job["progress"]) for job in json.loads(answer.body)])
+        previous = pages
+
+    assert seen == [
+        [("running", 40), ("completed", 100)],
+        [("running", 58), ("completed", 100)],
+        [("running", 76), ("completed", 100)],
+        [("running", 98)],
+        [("failed", 98)],
+    ]
 
 
 def astuple(answer):
