@@ -13,10 +13,12 @@ updates one running import of 20 tabs and times the event that shows it. Prints 
 memory is sampled every 15 s of the hold (`rss_every_15s_mb`).
 """
 import asyncio
+import contextlib
 import os
 import random
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -59,9 +61,22 @@ def start_server(env, port):
          "databiz.asgi:application"],
         cwd=ROOT, env={**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics)},
         stdout=open(ROOT / "bench-results" / "streams-server.log", "w"), stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: stopping it stops its workers too
     )
     time.sleep(4)
     return server
+
+
+def stop_server(server):
+    """Stop the server and its workers: SIGTERM, then SIGKILL to the whole group after 10 s."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        say("the server did not stop within 10 s of SIGTERM: killed")
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)
+    server.wait()
 
 
 def pids(server):
@@ -214,12 +229,7 @@ def main():
             lines.append(f"{line} server_rss_idle_mb={idle:.0f}")
             say(lines[-1])
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop_server(server)
             if mode == "stream-notify":
                 with psycopg.connect(url, autocommit=True) as conn:
                     conn.execute("DROP TRIGGER IF EXISTS databiz_jobs_notify ON datasets")
