@@ -205,5 +205,6 @@ class PageAuthentication(BearerTokenAuthentication):
         """Return the external issuer's user, or a local user whose row the page will check."""
         if auth_mode() == EXTERNAL:
             return super().get_user(validated_token)
-        token_user_id(validated_token)
-        return PendingUser(validated_token)
+        user = PendingUser(validated_token)
+        user.id  # a token without a usable user id is refused here, as the base class refuses it
+        return user

@@ -180,13 +180,14 @@ def run_joined(driver, joined, user_id, now=None):
     # connection that died since the last request fails it, and it runs again, once, on a new connection.
     checked_by_django = connection.connection is None or not connection.health_check_enabled
     connection.health_check_done = True
+    params = driver.bind(user_id, now, connection) + joined.bind(user_id, now, connection)
     try:
-        rows = _fetch(connection, sql, driver.bind(user_id, now, connection) + joined.bind(user_id, now, connection))
+        rows = _fetch(connection, sql, params)
     except OperationalError:
         if checked_by_django or connection.is_usable():
             raise
         connection.close()
-        rows = _fetch(connection, sql, driver.bind(user_id, now, connection) + joined.bind(user_id, now, connection))
+        rows = _fetch(connection, sql, params)
     width = driver.width
     joined_rows = [row[width:] for row in rows if row[width + joined.pk_position] is not None]
     return driver.instances([row[:width] for row in rows[:1]]), joined.instances(joined_rows)

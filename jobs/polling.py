@@ -1,9 +1,7 @@
 """What makes a poll cheap and well-behaved: the ETag, cache headers and hints for the poller."""
 import hashlib
 
-from django.http import HttpResponseNotModified
-from django.utils.cache import patch_cache_control, patch_vary_headers
-from django.utils.http import parse_etags
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 
 from . import conf
 
@@ -43,13 +41,13 @@ def tagged_answer(serializer_class, jobs):
 
 
 def not_modified(request, etag, headers):
-    """Return the 304 for a caller whose If-None-Match already names `etag`, else None."""
-    held = parse_etags(request.META.get("HTTP_IF_NONE_MATCH", ""))
-    if request.method not in ("GET", "HEAD") or not held:
+    """Return the 304 for a caller whose If-None-Match already names `etag` (Django's own test of it), else None."""
+    conditional = get_conditional_response(request, etag=etag)
+    if conditional is None or conditional.status_code != 304:
         return None
-    if held != ["*"] and etag.removeprefix("W/") not in (tag.removeprefix("W/") for tag in held):
-        return None
-    return HttpResponseNotModified(headers={**headers, "ETag": etag})
+    for name, value in {**headers, "ETag": etag}.items():
+        conditional[name] = value
+    return conditional
 
 
 def cache_headers(response):
