@@ -310,9 +310,16 @@ def quote_channel(channel):
 
 
 NOTIFY_SQL = """-- Run by the imports team on the database of `datasets` (the jobs service never installs it).
+-- A change notifies the dataset's owner before it and after it: a dataset given to another user leaves one list
+-- and joins another. PostgreSQL sends the same owner once per transaction.
 CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify({channel_literal}, COALESCE(NEW.created_by, OLD.created_by)::text);
+    IF TG_OP <> 'INSERT' AND OLD.created_by IS NOT NULL THEN
+        PERFORM pg_notify({channel_literal}, OLD.created_by::text);
+    END IF;
+    IF TG_OP <> 'DELETE' AND NEW.created_by IS NOT NULL THEN
+        PERFORM pg_notify({channel_literal}, NEW.created_by::text);
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -323,7 +330,7 @@ CREATE TRIGGER {function} AFTER INSERT OR UPDATE OR DELETE ON datasets
 
 
 def notify_sql(channel):
-    """Return the trigger SQL that notifies `channel` with the owner of every changed dataset."""
+    """Return the trigger SQL that notifies `channel` with the owners (before and after) of every changed dataset."""
     return NOTIFY_SQL.format(function="databiz_jobs_notify", channel_literal="'" + channel.replace("'", "''") + "'")
 
 

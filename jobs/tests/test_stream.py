@@ -3,11 +3,12 @@ import asyncio
 import datetime
 import json
 
+import psycopg
 import pytest
 import time_machine
 from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 from django.http import QueryDict
 from django.test import AsyncClient
 from django.utils import timezone
@@ -402,4 +403,26 @@ def test_the_trigger_sql_names_the_channel_and_is_printed_by_a_command(settings)
     output = run_command("jobs_notify_sql")
 
     assert output == stream.notify_sql("imports_changed")
-    assert "PERFORM pg_notify('imports_changed', COALESCE(NEW.created_by, OLD.created_by)::text);" in output
+    assert output.count("PERFORM pg_notify('imports_changed', ") == 2
+
+
+@pytest.mark.postgresql
+def test_the_trigger_notifies_every_owner_a_change_touches_once_per_transaction(
+    notifying_datasets, user, other_user, make_dataset, change_dataset
+):
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as listener:
+        listener.execute('LISTEN "databiz_jobs_test"')
+        dataset = make_dataset(created_by=user.pk, status="processing")
+        change_dataset(dataset, status="completed")
+        change_dataset(dataset, created_by=other_user.pk)  # given to another user: both lists change
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM datasets WHERE id = %s", [dataset.pk])
+        with transaction.atomic():  # twice the same owner in one transaction: one notification
+            change_dataset(make_dataset(created_by=user.pk, status="processing"), status="failed")
+        payloads = [notification.payload for notification in listener.notifies(timeout=2, stop_after=6)]
+
+    assert payloads == [str(user.pk), str(user.pk), str(user.pk), str(other_user.pk), str(other_user.pk),
+                        str(user.pk)]

@@ -8,7 +8,7 @@ from jobs.stream import notify_sql
 class Command(BaseCommand):
     help = (
         "Print the PostgreSQL trigger that notifies JOBS_STREAM_NOTIFY_CHANNEL with the owner of every changed "
-        "dataset. The imports team installs it; this service never does."
+        "dataset (both owners when it changes hands). The imports team installs it; this service never does."
     )
 
     def add_arguments(self, parser):
