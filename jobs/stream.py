@@ -170,8 +170,9 @@ class StreamHub:
         self.woken = asyncio.Event()
         self.named = set()
         self.listening = asyncio.Event()
-        # New streams, which get the current answer on the next tick whatever was sent before.
-        self.fresh = set()
+        # New streams, which get the current answer from the next read that started after they opened (by when they
+        # opened), whatever was sent before.
+        self.fresh = {}
         # Set when the server stops: open streams end, new ones are refused.
         self.stopping = False
 
@@ -183,22 +184,40 @@ class StreamHub:
 
     def subscribe(self, listing):
         """Open a stream of a listing's answers; return its queue of events."""
+        # Checked again as the stream opens, with no pause since: streams asked for at once all passed the view's check.
+        past_a_limit = self.limit_reached(listing.user_id) is not None
+        loop = asyncio.get_running_loop()
+        if self.task is None or self.task.done() or self.task.get_loop() is not loop:
+            # asyncio's events belong to the loop that first waits on them: a new loop gets new ones.
+            self.woken, self.listening = asyncio.Event(), asyncio.Event()
+            self.task = loop.create_task(self.run())
         queue = asyncio.Queue(maxsize=conf.stream_queue())
         self.streams[listing].add(queue)
         self.per_user[listing.user_id] += 1
-        self.fresh.add(queue)
+        self.fresh[queue] = time.perf_counter()
         self.named.add(listing.user_id)
         self.woken.set()
         STREAMS_OPEN.inc()
-        loop = asyncio.get_running_loop()
-        if self.task is None or self.task.done() or self.task.get_loop() is not loop:
-            self.task = loop.create_task(self.run())
+        if past_a_limit:
+            deliver(queue, COME_BACK_LATER)
         return queue
+
+    def limit_reached(self, user_id):
+        """Return the StreamLimit a new stream of `user_id` meets now, or None: the server is stopping, or the user
+        or this process already holds as many streams as allowed."""
+        wait = int(conf.stream_retry().total_seconds())
+        if self.stopping:
+            return StreamLimit(503, "This server is stopping: poll, or try again shortly.", wait)
+        if self.open_count(user_id) >= conf.stream_max_per_user():
+            return StreamLimit(429, "Too many open streams for this user: close one, or poll.", wait)
+        if self.open_count() >= conf.stream_max_per_process():
+            return StreamLimit(503, "This server holds as many streams as it can: poll, or try again shortly.", wait)
+        return None
 
     def unsubscribe(self, listing, queue):
         """Close one stream."""
         queues = self.streams.get(listing)
-        self.fresh.discard(queue)
+        self.fresh.pop(queue, None)
         if queues is not None and queue in queues:
             STREAMS_OPEN.dec()
             queues.discard(queue)
@@ -218,7 +237,7 @@ class StreamHub:
         self.stopping = True
         for queues in self.streams.values():
             for queue in queues:
-                deliver(queue, SERVER_STOPPING, drop_behind=True)
+                deliver(queue, COME_BACK_LATER, drop_behind=True)
 
     async def run(self):
         """Refresh while any stream is open: everyone every JOBS_STREAM_TICK, and at once the users that
@@ -229,7 +248,7 @@ class StreamHub:
             helpers.append(loop.create_task(self.listen()))
         try:
             while self.streams:
-                await self.tick()
+                await self.tick_and_go_on()
                 await asyncio.sleep(conf.stream_tick().total_seconds())
         finally:
             for helper in helpers:
@@ -242,7 +261,14 @@ class StreamHub:
             self.woken.clear()
             named, self.named = self.named, set()
             listings = [listing for listing in self.streams if listing.user_id in named]
-            await self.tick(listings, executor=NAMED_USERS_THREAD)
+            await self.tick_and_go_on(listings, executor=NAMED_USERS_THREAD)
+
+    async def tick_and_go_on(self, listings=None, executor=DATABASE_THREAD):
+        """Tick; whatever goes wrong, the streams stay open and the next tick tries again."""
+        try:
+            await self.tick(listings, executor)
+        except Exception:
+            logger.exception("A stream tick failed; the next one tries again.")
 
     async def listen(self):
         """Listen to the imports service's notifications (datasets changed for a user) and wake the ticker."""
@@ -255,7 +281,7 @@ class StreamHub:
                         with contextlib.suppress(ValueError):
                             self.named.add(uuid.UUID(notification.payload))
                             self.woken.set()
-            except psycopg.Error:
+            except Exception:
                 # The tick goes on meanwhile; listen again shortly.
                 logger.warning("Listening for dataset notifications failed; retrying.", exc_info=True)
                 await asyncio.sleep(conf.stream_retry().total_seconds())
@@ -264,7 +290,7 @@ class StreamHub:
         """Read the answers of `listings` (every open stream's by default) and hand them to the streams that lack
         them: the changed ones to every stream of their listing, the current ones to new streams."""
         listings = list(self.streams) if listings is None else listings
-        if not listings:
+        if not listings or self.stopping:
             return
         started = time.perf_counter()
         try:
@@ -275,24 +301,32 @@ class StreamHub:
             return
         finally:
             STREAM_TICK_SECONDS.observe(time.perf_counter() - started)
+        if not self.stopping:  # stopping: the streams have their retry hint, nothing may queue behind it
+            self.hand_out(pages, started)
+
+    def hand_out(self, pages, started):
+        """Hand the pages a read that started at `started` found to the streams that lack them."""
         for listing, page in pages.items():
             if listing not in self.streams:
                 continue  # closed during the read
             sent_etag, sent_read_at = self.sent.get(listing, (None, 0.0))
             if sent_read_at > started:
-                continue  # a read that started later (a notification's) already handed out a newer answer
+                continue  # a read that started later (a notification's) already found a newer answer
             self.pages[listing] = page
             etag = page.etag
-            queues = list(self.streams[listing])
             changed = sent_etag != etag
-            waiting = [queue for queue in queues if changed or queue in self.fresh]
+            # A stream that opened after this read started waits for a read that started after it did.
+            ready = [queue for queue in self.streams[listing] if self.fresh.get(queue, started) <= started]
+            waiting = [queue for queue in ready if changed or queue in self.fresh]
+            if changed and not waiting:
+                continue
+            self.sent[listing] = (etag, started)
             if not waiting:
                 continue
             # Rendered only for the streams that need it: most answers do not change from one tick to the next.
             answer = render(etag, page.jobs)
-            self.sent[listing] = (etag, started)
             for queue in waiting:
-                self.fresh.discard(queue)
+                self.fresh.pop(queue, None)
                 deliver(queue, answer)
 
 
@@ -345,8 +379,9 @@ def refresh(listings, previous=None):
 
 
 # What a stream's queue holds instead of an answer when the stream is to end: its client fell too far behind (it
-# reconnects and starts afresh), or the server is stopping (the client is told when to come back).
-FELL_BEHIND, SERVER_STOPPING = "fell behind", "server stopping"
+# reconnects and starts afresh), or the server is stopping or the stream opened past a limit (the client is told
+# when to come back).
+FELL_BEHIND, COME_BACK_LATER = "fell behind", "come back later"
 
 
 def deliver(queue, answer, *, drop_behind=False):
@@ -411,15 +446,10 @@ def listing_of(user_id, query_params):
     return Listing(user_id, tuple(sorted(set(chosen["status"]))), tuple(sorted(set(chosen["type"]))))
 
 
-def check_limits(user_id):
-    """Raise StreamLimit when the user or this process already holds as many streams as allowed."""
-    wait = int(conf.stream_retry().total_seconds())
-    if HUB.stopping:
-        raise StreamLimit(503, "This server is stopping: poll, or try again shortly.", wait)
-    if HUB.open_count(user_id) >= conf.stream_max_per_user():
-        raise StreamLimit(429, "Too many open streams for this user: close one, or poll.", wait)
-    if HUB.open_count() >= conf.stream_max_per_process():
-        raise StreamLimit(503, "This server holds as many streams as it can: poll, or try again shortly.", wait)
+def heartbeat_wait(expires_at):
+    """Return how long a stream waits for an answer: until its next heartbeat, or until its token expires."""
+    wait = conf.stream_heartbeat().total_seconds()
+    return wait if expires_at is None else min(wait, max(0.0, expires_at - time.time()))
 
 
 async def events(listing, last_event_id, expires_at):
@@ -429,18 +459,15 @@ async def events(listing, last_event_id, expires_at):
     try:
         yield retry_hint()
         while True:
-            wait = conf.stream_heartbeat().total_seconds()
-            if expires_at is not None:
-                wait = min(wait, max(0.0, expires_at - time.time()))
             try:
-                answer = await asyncio.wait_for(queue.get(), timeout=wait)
+                answer = await asyncio.wait_for(queue.get(), timeout=heartbeat_wait(expires_at))
             except TimeoutError:
                 if expires_at is not None and time.time() >= expires_at:
                     yield b'event: reauthenticate\ndata: {"detail": "The token has expired."}\n\n'
                     return
                 yield b": heartbeat\n\n"
                 continue
-            if answer is SERVER_STOPPING:
+            if answer is COME_BACK_LATER:
                 yield retry_hint()
                 return
             if answer is FELL_BEHIND:
@@ -468,7 +495,8 @@ class JobStreamView(View):
         try:
             user, token = await in_database_thread(authenticate)(request)
             listing = listing_of(user.pk, request.GET)
-            check_limits(user.pk)
+            if (limit := HUB.limit_reached(user.pk)) is not None:
+                raise limit
         except APIException as exc:
             return await in_database_thread(refusal)(exc)
         except DatabaseError as exc:

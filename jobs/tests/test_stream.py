@@ -2,6 +2,7 @@
 import asyncio
 import datetime
 import json
+import time
 
 import psycopg
 import pytest
@@ -342,6 +343,116 @@ def test_an_answer_read_before_the_one_already_sent_is_not_sent(user, make_datas
     stale, answer = async_to_sync(scenario)()
 
     assert (stale, answer.etag) == (0, polled(user)[1])
+
+
+def test_an_older_read_finishing_after_a_newer_one_that_found_no_change_is_not_sent(user, make_dataset, hub):
+    make_dataset(created_by=user.pk, status="new", updated_at=real_ago(minutes=1))
+    listing = stream.Listing(user.pk)
+
+    async def scenario():
+        queue = hub.subscribe(listing)
+        hub.task.cancel()  # tick by hand
+        await hub.tick()
+        first = queue.get_nowait()
+        older_read_started = time.perf_counter()
+        await hub.tick()  # a newer read: the same answer, nothing to send
+        # The older read ends last, with the answer of before a change that the newer read no longer saw.
+        hub.hand_out({listing: stream.TaggedPage('"before"', [], [], ())}, older_read_started)
+        return first, queue.qsize()
+
+    first, queued = async_to_sync(scenario)()
+
+    assert (first.etag, queued) == (polled(user)[1], 0)
+
+
+def test_a_new_stream_waits_for_a_read_that_started_after_it_opened(user, make_dataset, hub):
+    make_dataset(created_by=user.pk, status="new", updated_at=real_ago(minutes=1))
+    listing = stream.Listing(user.pk)
+
+    async def scenario():
+        read_started = time.perf_counter()
+        queue = hub.subscribe(listing)
+        hub.task.cancel()  # tick by hand
+        hub.hand_out({listing: stream.TaggedPage('"before"', [], [], ())}, read_started)
+        early = queue.qsize()
+        await hub.tick()
+        return early, queue.get_nowait()
+
+    early, answer = async_to_sync(scenario)()
+
+    assert (early, answer.etag) == (0, polled(user)[1])
+
+
+async def all_chunks(response):
+    return [chunk async for chunk in response.streaming_content]
+
+
+def test_streams_asked_for_at_once_beyond_the_limit_end_with_a_retry_hint(user, settings, hub):
+    settings.JOBS_STREAM_MAX_PER_USER = 1
+
+    async def scenario():
+        # Both pass the view's check: neither has started, so neither is open yet.
+        first, second = await open_stream(user), await open_stream(user)
+        opened = [await anext(second.streaming_content), await anext(second.streaming_content)]
+        late = await asyncio.wait_for(all_chunks(first), timeout=5)
+        open_then = hub.open_count()
+        await second.streaming_content.aclose()
+        return (first.status_code, second.status_code), opened, late, open_then
+
+    statuses, opened, late, open_then = async_to_sync(scenario)()
+
+    assert statuses == (200, 200)
+    assert opened == [b"retry: 5000\n\n", b"event: jobs\nid: " + polled(user)[1].encode() + b"\ndata: []\n\n"]
+    assert (late, open_then, hub.open_count()) == ([b"retry: 5000\n\n", b"retry: 5000\n\n"], 1, 0)
+
+
+def test_a_tick_that_fails_unexpectedly_leaves_the_streams_to_the_next_one(user, make_dataset, hub, monkeypatch,
+                                                                           caplog):
+    make_dataset(created_by=user.pk, status="new", updated_at=real_ago(minutes=1))
+    read = stream.refresh
+    failures = []
+
+    def fails_twice(listings, previous=None):
+        if len(failures) < 2:  # the first read of the ticker and of the new stream's refresh, in either order
+            failures.append(len(listings))
+            raise RuntimeError("a bug")
+        return read(listings, previous)
+
+    monkeypatch.setattr(stream, "refresh", fails_twice)
+
+    async def scenario():
+        response = await open_stream(user)
+        chunks = response.streaming_content
+        opening = [await anext(chunks), await asyncio.wait_for(anext(chunks), timeout=5)]
+        await chunks.aclose()
+        return opening
+
+    opening = async_to_sync(scenario)()
+    body, etag = polled(user)
+
+    assert opening == [b"retry: 5000\n\n", b"event: jobs\nid: " + etag.encode() + b"\ndata: " + body + b"\n\n"]
+    assert (failures, caplog.text.count("A stream tick failed; the next one tries again.")) == ([1, 1], 2)
+
+
+def test_the_hub_serves_streams_on_a_new_event_loop(user, other_user, settings, hub):
+    settings.JOBS_STREAM_TICK = datetime.timedelta(seconds=30)  # after their first tick, only new streams' reads
+
+    async def scenario():
+        held = await open_stream(user)
+        first = [await anext(held.streaming_content), await anext(held.streaming_content)]
+        # A new stream is read at once (not at the next tick, 30 s away).
+        late = await open_stream(other_user)
+        second = [await anext(late.streaming_content),
+                  await asyncio.wait_for(anext(late.streaming_content), timeout=5)]
+        await held.streaming_content.aclose()
+        await late.streaming_content.aclose()
+        return first[1], second[1]
+
+    # Each async_to_sync runs its own event loop, as each test (or a restarted server) does.
+    loops = [async_to_sync(scenario)(), async_to_sync(scenario)()]
+
+    events = [b"event: jobs\nid: " + polled(who)[1].encode() + b"\ndata: []\n\n" for who in (user, other_user)]
+    assert loops == [tuple(events), tuple(events)]
 
 
 def rename(old, new):
