@@ -2,8 +2,11 @@
 import logging
 import sys
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.db import DatabaseError, router
 from django.http import JsonResponse
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from jobs.models import Dataset
@@ -36,12 +39,38 @@ def database_unavailable_response(exc):
     )
 
 
+# What a request Django refuses to read is told (the messages of other SuspiciousOperations may name a host or a
+# path, so they stay in the security log).
+BAD_REQUESTS = {
+    TooManyFieldsSent: "Too many query or form parameters.",
+    TooManyFilesSent: "Too many files.",
+    RequestDataTooBig: "The request body is too large.",
+}
+
+
+def bad_request_body(exc):
+    """Return the JSON body of the 400 for a request Django refuses to read."""
+    return {"detail": BAD_REQUESTS.get(type(exc), "Bad request."), "code": "bad_request"}
+
+
 def api_exception_handler(exc, context):
-    """DRF's handler, plus a database error answered as a 503 instead of a 500."""
+    """DRF's handler, plus a database error answered as a 503 and an unreadable request as a 400; every error in JSON,
+    whatever the view renders otherwise (the schema's YAML, the docs' HTML)."""
     response = exception_handler(exc, context)
     if response is None and isinstance(exc, DatabaseError):
         return database_unavailable_response(exc)
+    if response is None and isinstance(exc, SuspiciousOperation):
+        logging.getLogger(f"django.security.{exc.__class__.__name__}").error(str(exc))
+        response = Response(bad_request_body(exc), status=400)
+    request = context.get("request")
+    if response is not None and request is not None:
+        request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
     return response
+
+
+def bad_request(request, exception):
+    """Answer a request Django refuses to read (too many parameters, a body too large) with a JSON 400."""
+    return JsonResponse(bad_request_body(exception), status=400)
 
 
 def not_found(request, exception):

@@ -29,6 +29,9 @@ from .jwks import IssuerKeys
 LOCAL, EXTERNAL = "local", "external"
 # Far above any real access token, far below what would cost a signature check anything: a cheap refusal.
 MAX_TOKEN_LENGTH = 8192
+# What simplejwt's expiry check raises for a signed token whose time claims lie beyond what `datetime` holds (after
+# the year 9999): such a token is refused like any other invalid one, not answered with a 500.
+TIME_OUT_OF_RANGE = (OverflowError, ValueError, OSError)
 # Each open tab polls with the same token every 10 s: its signature is checked once a minute, its expiry each time.
 VERIFIED_TOKEN_REUSE = 60
 VERIFIED_TOKENS_KEPT = 20_000
@@ -137,6 +140,11 @@ def active_user(users):
     return users[0]
 
 
+def time_out_of_range():
+    """Return the refusal of a signed token whose time claims lie beyond what a datetime holds."""
+    return InvalidToken(_("Token has a time claim out of range"))
+
+
 def token_user_id(validated_token):
     """Return the token's user-id claim as a UUID, or refuse the token when it is missing or not a UUID."""
     try:
@@ -176,7 +184,10 @@ class BearerTokenAuthentication(JWTAuthentication):
         verified = _verified_tokens.get(key)
         if verified is not None and now < verified[1]:
             return verified[0]
-        token = super().get_validated_token(raw_token)
+        try:
+            token = super().get_validated_token(raw_token)
+        except TIME_OUT_OF_RANGE:
+            raise time_out_of_range() from None
         # Valid until its `exp` (with the leeway simplejwt allows), for a minute at most, and only while the issuer's
         # key set is the one it was verified with.
         leeway = token.get_token_backend().get_leeway().total_seconds()

@@ -18,18 +18,20 @@ from typing import NamedTuple
 
 import psycopg
 from asgiref.sync import sync_to_async
+from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.asgi import ASGIRequest
 from django.db import DatabaseError, connections, router, transaction
 from django.http import JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views import View
+from django.views.decorators.csrf import csrf_exempt
 from django_filters.utils import translate_validation
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import APIException, AuthenticationFailed, NotAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
-from databiz.errors import api_exception_handler, database_unavailable_response
+from databiz.errors import api_exception_handler, bad_request_body, database_unavailable_response
 from databiz.metrics import STREAM_EVENTS, STREAM_TICK_SECONDS, STREAMS_OPEN
 
 from . import conf
@@ -483,6 +485,23 @@ async def events(listing, last_event_id, expires_at):
 class JobStreamView(View):
     """`GET /api/v2/jobs/stream`: the signed-in user's jobs as Server-Sent Events, each what the list answers."""
 
+    @classmethod
+    def as_view(cls, **initkwargs):
+        """Return the view, exempt from CSRF checks as DRF's views are: it only reads, and refuses any other method."""
+        return csrf_exempt(super().as_view(**initkwargs))
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        """Refuse a method other than GET as the API does: a JSON 405 naming the allowed ones."""
+        response = JsonResponse(
+            {"detail": f'Method "{request.method}" not allowed.'}, status=405,
+            headers={"Allow": ", ".join(self._allowed_methods())},
+        )
+
+        async def refused():
+            return response
+
+        return refused()
+
     async def get(self, request):
         """Open the stream, or answer 400, 401, 429 or 503 as JSON."""
         if not isinstance(request, ASGIRequest):
@@ -501,6 +520,8 @@ class JobStreamView(View):
             return await in_database_thread(refusal)(exc)
         except DatabaseError as exc:
             return await in_database_thread(database_unavailable_response)(exc)
+        except SuspiciousOperation as exc:  # a query Django refuses to read
+            return JsonResponse(bad_request_body(exc), status=400)
         expires_at = float(token["exp"]) if token is not None and "exp" in token else None
         response = StreamingHttpResponse(
             events(listing, request.headers.get("Last-Event-ID"), expires_at),

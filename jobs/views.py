@@ -1,14 +1,16 @@
 """The jobs API: the list of the signed-in user's jobs, and the token endpoints of local mode."""
 
+from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from .authentication import EXTERNAL, PageAuthentication, auth_mode
+from .authentication import EXTERNAL, TIME_OUT_OF_RANGE, PageAuthentication, auth_mode, time_out_of_range
 from .filters import JobFilter, JobFilterBackend
 from .models import Dataset, JobStatus, JobType
 from .openapi import FIELD_ERRORS, THROTTLED, UNAUTHORIZED, UNAVAILABLE
@@ -114,3 +116,15 @@ class TokenRefreshThrottledView(LocalTokensOnly, TokenRefreshView):
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
+
+    def post(self, request, *args, **kwargs):
+        """Exchange a refresh token for a new access token; an invalid or expired one, or one whose user is gone, is a
+        401."""
+        # simplejwt answers a refresh token whose user was deleted, or whose `exp` lies past the year 9999, with a 500.
+        try:
+            return super().post(request, *args, **kwargs)
+        except get_user_model().DoesNotExist:
+            message = TokenRefreshSerializer.default_error_messages["no_active_account"]
+            raise AuthenticationFailed(message, "no_active_account") from None
+        except TIME_OUT_OF_RANGE:
+            raise time_out_of_range() from None

@@ -253,6 +253,40 @@ def test_an_unauthenticated_stream_is_a_json_401(authorization, body):
     assert (response.status_code, response["WWW-Authenticate"], response.json()) == (401, 'Bearer realm="api"', body)
 
 
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_other_methods_on_the_stream_are_a_json_405(user, method):
+    client = AsyncClient(enforce_csrf_checks=True)
+
+    response = async_to_sync(getattr(client, method))(URL, headers={"Authorization": bearer(user)})
+
+    assert (response.status_code, response["Allow"], response.json()) == (
+        405, "GET, HEAD, OPTIONS", {"detail": f'Method "{method.upper()}" not allowed.'}
+    )
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "debug"])
+def test_a_stream_with_too_many_query_parameters_is_a_json_400(user, settings, debug):
+    settings.DEBUG = debug
+    query = "&".join(f"p{i}=1" for i in range(1001))
+
+    response = async_to_sync(AsyncClient().get)(f"{URL}?{query}", headers={"Authorization": bearer(user)})
+
+    assert (response.status_code, response.json()) == (
+        400, {"detail": "Too many query or form parameters.", "code": "bad_request"}
+    )
+
+
+def test_a_token_expiring_past_the_year_9999_is_a_json_401_on_the_stream(user):
+    token = AccessToken.for_user(user)
+    token.payload["exp"] = 253402300800
+
+    response = async_to_sync(AsyncClient().get)(URL, headers={"Authorization": f"Bearer {token}"})
+
+    assert (response.status_code, response.json()) == (
+        401, {"detail": "Token has a time claim out of range", "code": "token_not_valid"}
+    )
+
+
 def test_streams_beyond_the_limits_are_refused_with_retry_after(user, other_user, settings, hub):
     settings.JOBS_STREAM_MAX_PER_USER = 1
     settings.JOBS_STREAM_MAX_PER_PROCESS = 1

@@ -284,6 +284,33 @@ def test_refresh_endpoint_issues_a_new_access_token(api_client, user, now):
     assert AccessToken(response.json()["access"])["user_id"] == str(user.pk)
 
 
+# 10000-01-01T00:00:00Z, one second past the last moment a datetime holds.
+YEAR_10000 = 253402300800
+
+
+def deleted(user):
+    user.delete()
+
+
+def expiring_in_year_10000(refresh):
+    refresh.payload["exp"] = YEAR_10000
+
+
+@pytest.mark.parametrize(("change", "body"), [
+    (lambda user, refresh: deleted(user),
+     {"detail": "No active account found for the given token."}),
+    (lambda user, refresh: expiring_in_year_10000(refresh),
+     {"detail": "Token has a time claim out of range", "code": "token_not_valid"}),
+], ids=["deleted-user", "exp-in-year-10000"])
+def test_refresh_endpoint_refuses_with_a_json_401(api_client, user, now, change, body):
+    refresh = RefreshToken.for_user(user)
+    change(user, refresh)
+
+    response = api_client.post("/api/v2/auth/token/refresh", {"refresh": str(refresh)}, format="json")
+
+    assert (response.status_code, response.json()) == (401, body)
+
+
 def test_token_endpoint_refuses_bad_credentials_with_401(api_client, user):
     response = api_client.post("/api/v2/auth/token", {"username": "alice", "password": "wrong"}, format="json")
 
@@ -326,6 +353,18 @@ def inactive_users_token(user):
     return str(AccessToken.for_user(user))
 
 
+def expiring_in_year_10000_token(user):
+    token = AccessToken.for_user(user)
+    token.payload["exp"] = YEAR_10000
+    return str(token)
+
+
+def expiring_in_10_to_the_30_seconds_token(user):
+    token = AccessToken.for_user(user)
+    token.payload["exp"] = 10**30
+    return str(token)
+
+
 def deleted_users_token(user):
     token = str(AccessToken.for_user(user))
     user.delete()
@@ -333,6 +372,8 @@ def deleted_users_token(user):
 
 
 NOT_PROVIDED = {"detail": "Authentication credentials were not provided."}
+# Signed, but beyond what a datetime holds: refused like any invalid token, never a 500.
+OUT_OF_RANGE = {"detail": "Token has a time claim out of range", "code": "token_not_valid"}
 BAD_HEADER = {
     "detail": "Authorization header must contain two space-delimited values", "code": "bad_authorization_header"
 }
@@ -361,6 +402,8 @@ AUTHENTICATION_FAILURES = [
     ("refresh-token", lambda user: f"Bearer {RefreshToken.for_user(user)}", not_valid("Token has wrong type")),
     ("inactive-user", lambda user: f"Bearer {inactive_users_token(user)}", {"detail": "User is inactive"}),
     ("deleted-user", lambda user: f"Bearer {deleted_users_token(user)}", {"detail": "User not found"}),
+    ("exp-in-year-10000", lambda user: f"Bearer {expiring_in_year_10000_token(user)}", OUT_OF_RANGE),
+    ("exp-10-to-the-30", lambda user: f"Bearer {expiring_in_10_to_the_30_seconds_token(user)}", OUT_OF_RANGE),
 ]
 
 
