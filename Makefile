@@ -32,7 +32,7 @@ run: $(VENV)/.runtime
 	@TOKEN=$$($(BIN)/python manage.py issue_token alice) && \
 	  echo "" && \
 	  echo "Serving on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)" && \
-	  echo "An access token for alice (valid 15 minutes; renew with: $(BIN)/python manage.py issue_token alice):" && \
+	  echo "An access token for alice (valid 15 minutes; renew with: DJANGO_DEBUG=1 DATABIZ_DEMO=1 $(BIN)/python manage.py issue_token alice):" && \
 	  echo "" && \
 	  echo "curl -s -H 'Authorization: Bearer $$TOKEN' http://$(HOST):$(PORT)/api/v2/jobs/active" && \
 	  echo "curl -sN -H 'Authorization: Bearer $$TOKEN' http://$(HOST):$(PORT)/api/v2/jobs/stream" && \
