@@ -29,9 +29,9 @@ from .jwks import IssuerKeys
 LOCAL, EXTERNAL = "local", "external"
 # Far above any real access token, far below what would cost a signature check anything: a cheap refusal.
 MAX_TOKEN_LENGTH = 8192
-# What simplejwt's expiry check raises for a signed token whose time claims lie beyond what `datetime` holds (after
-# the year 9999): such a token is refused like any other invalid one, not answered with a 500.
-TIME_OUT_OF_RANGE = (OverflowError, ValueError, OSError)
+# What simplejwt's expiry check raises for a signed token whose `exp` is no usable time (after the year 9999, or a
+# string): such a token is refused like any other invalid one, not answered with a 500.
+INVALID_TIME_CLAIM = (OverflowError, ValueError, OSError, TypeError)
 # Each open tab polls with the same token every 10 s: its signature is checked once a minute, its expiry each time.
 VERIFIED_TOKEN_REUSE = 60
 VERIFIED_TOKENS_KEPT = 20_000
@@ -72,7 +72,9 @@ def issuer_backend_for(algorithm, signing_key, verifying_key, audience, issuer, 
     backend = TokenBackend(algorithm, signing_key, verifying_key, audience, issuer, None, leeway)
     if jwk_url:
         timeout, min_refresh, max_age = jwks
-        backend.jwks_client = IssuerKeys(jwk_url, timeout=timeout, min_refresh=min_refresh, max_age=max_age)
+        backend.jwks_client = IssuerKeys(
+            jwk_url, algorithm=algorithm, timeout=timeout, min_refresh=min_refresh, max_age=max_age
+        )
     return backend
 
 
@@ -140,9 +142,9 @@ def active_user(users):
     return users[0]
 
 
-def time_out_of_range():
-    """Return the refusal of a signed token whose time claims lie beyond what a datetime holds."""
-    return InvalidToken(_("Token has a time claim out of range"))
+def invalid_time_claim():
+    """Return the refusal of a signed token whose time claim is no usable time."""
+    return InvalidToken(_("Token has an invalid time claim"))
 
 
 def token_user_id(validated_token):
@@ -186,8 +188,8 @@ class BearerTokenAuthentication(JWTAuthentication):
             return verified[0]
         try:
             token = super().get_validated_token(raw_token)
-        except TIME_OUT_OF_RANGE:
-            raise time_out_of_range() from None
+        except INVALID_TIME_CLAIM:
+            raise invalid_time_claim() from None
         # Valid until its `exp` (with the leeway simplejwt allows), for a minute at most, and only while the issuer's
         # key set is the one it was verified with.
         leeway = token.get_token_backend().get_leeway().total_seconds()

@@ -1,6 +1,7 @@
 """System checks of the jobs app: the datasets table it reads, its settings, and the token issuer's."""
 from urllib.parse import urlsplit
 
+import jwt
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from django.core import checks
@@ -54,13 +55,14 @@ def check_external_issuer(app_configs=None, **kwargs):
     """Report an external-issuer configuration that could not verify a token, or could verify a forged one."""
     if auth_mode() != EXTERNAL:
         return []
-    jwt = jwt_settings()
-    if jwt.ALGORITHM not in ALLOWED_ALGORITHMS:
-        problem = (f"JWT_ALGORITHM={jwt.ALGORITHM!r} is not an algorithm simplejwt knows.", "E010")
-    elif jwt.ALGORITHM.startswith("HS"):
-        problem = shared_secret_problem(jwt.ALGORITHM, jwt.SIGNING_KEY or "", jwt.VERIFYING_KEY or jwt.JWK_URL)
+    configured = jwt_settings()
+    algorithm, secret, public_key = configured.ALGORITHM, configured.SIGNING_KEY, configured.VERIFYING_KEY
+    if algorithm not in ALLOWED_ALGORITHMS:
+        problem = (f"JWT_ALGORITHM={algorithm!r} is not an algorithm simplejwt knows.", "E010")
+    elif algorithm.startswith("HS"):
+        problem = shared_secret_problem(algorithm, secret or "", public_key or configured.JWK_URL)
     else:
-        problem = public_key_problem(jwt.ALGORITHM, jwt.SIGNING_KEY, jwt.VERIFYING_KEY, jwt.JWK_URL)
+        problem = public_key_problem(algorithm, secret, public_key, configured.JWK_URL)
     if problem is None:
         return []
     message, code = problem
@@ -98,4 +100,9 @@ def public_key_problem(algorithm, secret, public_key, jwk_url):
     except (ValueError, TypeError, UnsupportedAlgorithm):
         return (f"JWT_VERIFYING_KEY is not a PEM public key, which {algorithm} needs "
                 "(a shared secret goes with HS256).", "E016")
+    try:
+        jwt.get_algorithm_by_name(algorithm).prepare_key(public_key)
+    except jwt.InvalidKeyError:
+        return (f"JWT_VERIFYING_KEY is not a key {algorithm} verifies with (RS* and PS*: RSA; ES*: EC; EdDSA: "
+                "Ed25519 or Ed448): set JWT_ALGORITHM to the issuer's algorithm.", "E017")
     return None

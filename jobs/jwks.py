@@ -11,6 +11,9 @@ logger = logging.getLogger(__name__)
 
 # After a failed fetch, requests fail fast for this long instead of each waiting for the endpoint's timeout.
 RETRY_AFTER_FAILURE = 5.0
+# The key type each family of asymmetric algorithms verifies with (RFC 7518): a token's `kid` naming a key of
+# another type is a token without a key, not a key handed to the wrong algorithm.
+KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
 
 
 class IssuerUnavailable(APIException):
@@ -35,8 +38,9 @@ class IssuerKeys(PyJWKClient):
     meanwhile, and with no keys at all the request gets `IssuerUnavailable` (503) instead of a 401.
     """
 
-    def __init__(self, uri, *, timeout, min_refresh, max_age):
+    def __init__(self, uri, *, algorithm, timeout, min_refresh, max_age):
         super().__init__(uri, lifespan=max_age, timeout=timeout, cooldown_duration=min_refresh)
+        self.key_type = KEY_TYPES.get(algorithm[:2])
         self.last_good = None
         self.retry_at = 0.0
         # Counts the key sets fetched: a token verified with an earlier set is verified again.
@@ -59,6 +63,13 @@ class IssuerKeys(PyJWKClient):
             self.generation += 1
         self.last_good = data
         return data
+
+    def get_signing_keys(self, refresh=False):
+        """Return the signing keys of the key set that the configured algorithm can verify with."""
+        keys = [key for key in super().get_signing_keys(refresh) if key.key_type == self.key_type]
+        if not keys:
+            raise PyJWKClientError(f"The JWKS endpoint has no {self.key_type} signing keys")
+        return keys
 
     def fallback(self, now):
         """Return the last good key set, or raise `IssuerUnavailable` when there has never been one."""

@@ -10,7 +10,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from .authentication import EXTERNAL, TIME_OUT_OF_RANGE, PageAuthentication, auth_mode, time_out_of_range
+from .authentication import EXTERNAL, INVALID_TIME_CLAIM, PageAuthentication, auth_mode, invalid_time_claim
 from .filters import JobFilter, JobFilterBackend
 from .models import Dataset, JobStatus, JobType
 from .openapi import FIELD_ERRORS, THROTTLED, UNAUTHORIZED, UNAVAILABLE
@@ -120,11 +120,11 @@ class TokenRefreshThrottledView(LocalTokensOnly, TokenRefreshView):
     def post(self, request, *args, **kwargs):
         """Exchange a refresh token for a new access token; an invalid or expired one, or one whose user is gone, is a
         401."""
-        # simplejwt answers a refresh token whose user was deleted, or whose `exp` lies past the year 9999, with a 500.
+        # simplejwt answers a refresh token whose user was deleted, or whose `exp` is no usable time, with a 500.
         try:
             return super().post(request, *args, **kwargs)
         except get_user_model().DoesNotExist:
             message = TokenRefreshSerializer.default_error_messages["no_active_account"]
             raise AuthenticationFailed(message, "no_active_account") from None
-        except TIME_OUT_OF_RANGE:
-            raise time_out_of_range() from None
+        except INVALID_TIME_CLAIM:
+            raise invalid_time_claim() from None

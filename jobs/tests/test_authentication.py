@@ -385,6 +385,33 @@ def test_made_up_kids_cost_at_most_one_fetch_a_minute(
     assert (within_the_minute, fetches(httpserver)) == (1, 2)
 
 
+def unsigned_with_header(**header):
+    """Return a token with `header`, valid claims and a junk signature: what anyone can send."""
+    def part(value):
+        return base64.urlsafe_b64encode(json.dumps(value, default=str).encode()).rstrip(b"=").decode()
+
+    return f"{part(header)}.{part(oidc_claims())}.AAAA"
+
+
+@pytest.mark.parametrize("kid", ["ec-1", "oct-1"])
+def test_a_kid_naming_a_key_of_another_type_is_a_401_not_a_500(
+    kid, httpserver, rsa_key, ec_key, external_issuer, databiz_datasets, api_client, now
+):
+    ec_jwk = jwt.algorithms.ECAlgorithm.to_jwk(ec_key.public_key(), as_dict=True)
+    keys = jwks(("key-1", rsa_key))["keys"] + [
+        {**ec_jwk, "kid": "ec-1", "use": "sig"}, {"kty": "oct", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQ", "kid": "oct-1"}
+    ]
+    httpserver.expect_request("/certs").respond_with_json({"keys": keys})
+    external_issuer(**jwks_config(httpserver.url_for("/certs")))
+    good = jwt.encode(oidc_claims(), rsa_key, algorithm="RS256", headers={"kid": "key-1"})
+
+    forged = poll(api_client, unsigned_with_header(alg="RS256", typ="JWT", kid=kid))
+
+    assert (poll(api_client, good).status_code, forged.status_code, forged.json()["detail"]) == (
+        200, 401, "Given token not valid for any token type"
+    )
+
+
 @pytest.mark.parametrize(
     "respond",
     [

@@ -68,6 +68,15 @@ def test_the_three_recipes_pass_the_check(simple_jwt, public_pem, external_issue
     assert check_external_issuer() == []
 
 
+def test_a_public_key_of_another_type_than_the_algorithm_stops_start_up(public_pem, external_issuer):
+    external_issuer(ALGORITHM="RS256", SIGNING_KEY="", VERIFYING_KEY=public_pem)  # an EC key
+
+    assert [(e.id, e.msg) for e in check_external_issuer()] == [("jobs.E017", (
+        "JWT_VERIFYING_KEY is not a key RS256 verifies with (RS* and PS*: RSA; ES*: EC; EdDSA: Ed25519 or Ed448): set "
+        "JWT_ALGORITHM to the issuer's algorithm."
+    ))]
+
+
 def test_local_mode_has_nothing_to_check(settings):
     settings.SIMPLE_JWT = {"ALGORITHM": "HS256", "SIGNING_KEY": "short"}
 

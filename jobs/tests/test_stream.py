@@ -283,7 +283,7 @@ def test_a_token_expiring_past_the_year_9999_is_a_json_401_on_the_stream(user):
     response = async_to_sync(AsyncClient().get)(URL, headers={"Authorization": f"Bearer {token}"})
 
     assert (response.status_code, response.json()) == (
-        401, {"detail": "Token has a time claim out of range", "code": "token_not_valid"}
+        401, {"detail": "Token has an invalid time claim", "code": "token_not_valid"}
     )
 
 
