@@ -1,9 +1,14 @@
 """The external issuer's signing keys, fetched from its JWKS URL: cached, rate-limited, and an outage is a 503."""
+import http.client
+import json
 import logging
 import math
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from urllib.error import HTTPError, URLError
 
-from jwt import PyJWKClient, PyJWKClientError, PyJWKSet, PyJWKSetError
+from jwt import PyJWKClient, PyJWKClientConnectionError, PyJWKClientError, PyJWKSet, PyJWKSetError
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
@@ -11,6 +16,11 @@ logger = logging.getLogger(__name__)
 
 # After a failed fetch, requests fail fast for this long instead of each waiting for the endpoint's timeout.
 RETRY_AFTER_FAILURE = 5.0
+# A key set is a few kilobytes; a larger body is not read on (it would only cost the process memory).
+MAX_JWKS_BYTES = 1024 * 1024
+# Fetches run here, so that a request waits for one no longer than JWKS_TIMEOUT in all, however slowly the endpoint
+# sends; a fetch given up on stops reading at its next chunk.
+FETCHES = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jobs-jwks")
 # The key type each family of asymmetric algorithms verifies with (RFC 7518): a token's `kid` naming a key of
 # another type is a token without a key, not a key handed to the wrong algorithm.
 KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
@@ -51,9 +61,14 @@ class IssuerKeys(PyJWKClient):
         now = time.monotonic()
         if now < self.retry_at:
             return self.fallback(now)
+        deadline = now + self.timeout
         try:
-            data = super().fetch_data()
+            data = FETCHES.submit(self.download, deadline).result(timeout=self.timeout)
             PyJWKSet.from_dict(data)
+        except TimeoutError:
+            logger.warning("The issuer's JWKS at %s took longer than %s s to fetch.", self.uri, self.timeout)
+            self.retry_at = now + RETRY_AFTER_FAILURE
+            return self.fallback(now)
         except (PyJWKClientError, PyJWKSetError, ValueError) as exc:
             # ValueError: a body that is not JSON. The details stay in the log, never in an answer.
             logger.warning("The issuer's JWKS at %s cannot be fetched: %s", self.uri, exc)
@@ -62,6 +77,30 @@ class IssuerKeys(PyJWKClient):
         if data != self.last_good:
             self.generation += 1
         self.last_good = data
+        # What PyJWT's own fetch records: an unknown `kid` right after a fetch waits for the cooldown.
+        self._last_successful_fetch = time.monotonic()
+        return data
+
+    def download(self, deadline):
+        """Return the endpoint's JSON object: no redirects, at most MAX_JWKS_BYTES, read until `deadline`."""
+        opener = urllib.request.build_opener(NoRedirects())
+        request = urllib.request.Request(self.uri, headers=self.headers)
+        try:
+            with opener.open(request, timeout=self.timeout) as response:
+                body = bytearray()
+                while chunk := response.read1(64 * 1024):
+                    body += chunk
+                    if len(body) > MAX_JWKS_BYTES:
+                        raise PyJWKClientConnectionError(f"The key set is larger than {MAX_JWKS_BYTES} bytes")
+                    if time.monotonic() > deadline:
+                        raise PyJWKClientConnectionError("The key set took too long to send")
+        except (URLError, TimeoutError, http.client.HTTPException) as exc:
+            if isinstance(exc, HTTPError):
+                exc.close()
+            raise PyJWKClientConnectionError(f"Fail to fetch data from the url, err: {exc}") from exc
+        data = json.loads(body)
+        if not isinstance(data, dict):
+            raise PyJWKClientError("The JWKS endpoint did not return a JSON object")
         return data
 
     def get_signing_keys(self, refresh=False):
@@ -80,3 +119,11 @@ class IssuerKeys(PyJWKClient):
     def key_ids(self):
         """Return the `kid`s of the current signing keys (fetching them if needed), for the readiness probe."""
         return sorted(key.key_id for key in self.get_signing_keys())
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Refuse redirects, as PyJWT's own client does: the key set comes from the configured URL only."""
+
+    def redirect_request(self, *args, **kwargs):
+        """Follow no redirect (the answer is then an HTTP error)."""
+        return None

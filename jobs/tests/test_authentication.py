@@ -472,6 +472,46 @@ def test_a_hanging_jwks_is_a_503_within_the_timeout(httpserver, rsa_key, externa
     assert (response.status_code, elapsed < 1.0) == (503, True)
 
 
+def test_a_jwks_sent_slowly_is_a_503_within_the_timeout(httpserver, rsa_key, external_issuer, api_client, now,
+                                                        settings):
+    settings.JWKS_TIMEOUT = datetime.timedelta(seconds=0.5)
+    document = json.dumps(jwks(("key-1", rsa_key))).encode()
+    sent = threading.Event()
+
+    def drip(request):
+        # Each byte well within the timeout of the one before: only a limit on the whole fetch stops it.
+        def body():
+            for byte in document[:40]:
+                time.sleep(0.05)
+                yield bytes([byte])
+            sent.set()
+
+        return Response(body(), content_type="application/json")
+
+    httpserver.expect_request("/certs").respond_with_handler(drip)
+    external_issuer(**jwks_config(httpserver.url_for("/certs")))
+    token = jwt.encode(oidc_claims(), rsa_key, algorithm="RS256", headers={"kid": "key-1"})
+
+    started = time.perf_counter()
+    response = poll(api_client, token)
+    elapsed = time.perf_counter() - started
+    sent.wait(timeout=10)  # the test server serves one request at a time: let it finish before the next test
+
+    assert (response.status_code, response["Retry-After"], elapsed < 1.0) == (503, "5", True)
+
+
+def test_a_jwks_larger_than_a_megabyte_is_not_read_on(httpserver, rsa_key, external_issuer, api_client, now, caplog):
+    httpserver.expect_request("/certs").respond_with_data(
+        json.dumps({**jwks(("key-1", rsa_key)), "padding": "x" * 2_000_000}), content_type="application/json"
+    )
+    external_issuer(**jwks_config(httpserver.url_for("/certs")))
+    token = jwt.encode(oidc_claims(), rsa_key, algorithm="RS256", headers={"kid": "key-1"})
+
+    response = poll(api_client, token)
+
+    assert (response.status_code, "The key set is larger than 1048576 bytes" in caplog.text) == (503, True)
+
+
 def test_cached_keys_outlive_an_outage_of_the_jwks(
     httpserver, rsa_key, external_issuer, databiz_datasets, api_client, now, clock
 ):
