@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 import jwt
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from django.conf import settings
 from django.core import checks
 from django.db import DatabaseError, router
 from rest_framework_simplejwt.backends import ALLOWED_ALGORITHMS
@@ -73,6 +74,9 @@ def shared_secret_problem(algorithm, secret, public_key):
     """Return (message, code) when an HS* configuration cannot verify tokens safely, else None."""
     if not secret:
         return f"AUTH_MODE=external with {algorithm} needs the shared secret: set JWT_SIGNING_KEY.", "E011"
+    if secret == settings.SECRET_KEY:
+        return ("JWT_SIGNING_KEY is this service's SECRET_KEY: the issuer would hold the key to its sessions and "
+                "signed data. Give the issuer a secret of its own.", "E018")
     if len(secret.encode()) < MIN_SECRET_BYTES:
         return (f"JWT_SIGNING_KEY is {len(secret.encode())} bytes; an {algorithm} secret needs at least "
                 f"{MIN_SECRET_BYTES}.", "E012")

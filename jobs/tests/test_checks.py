@@ -77,6 +77,12 @@ def test_a_public_key_of_another_type_than_the_algorithm_stops_start_up(public_p
     ))]
 
 
+def test_the_service_secret_key_as_the_issuers_secret_stops_start_up(external_issuer, settings):
+    external_issuer(ALGORITHM="HS256", SIGNING_KEY=settings.SECRET_KEY)
+
+    assert [e.id for e in check_external_issuer()] == ["jobs.E018"]
+
+
 def test_local_mode_has_nothing_to_check(settings):
     settings.SIMPLE_JWT = {"ALGORITHM": "HS256", "SIGNING_KEY": "short"}
 
