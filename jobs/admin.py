@@ -96,6 +96,12 @@ class DatasetAdmin(admin.ModelAdmin):
         with transaction.atomic(using=router.db_for_read(self.model)):
             return self._delete_view(request, object_id, extra_context)
 
+    def lookup_allowed(self, lookup, value, request=None):
+        """Refuse regular-expression lookups from the URL: a bad pattern is a database error, not a filter."""
+        if lookup.endswith(("__regex", "__iregex")):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
     def has_add_permission(self, request):
         return False
 

@@ -9,6 +9,7 @@ the same query answers at that moment: the same JSON array as its data, the same
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -365,8 +366,15 @@ CREATE TRIGGER {function} AFTER INSERT OR UPDATE OR DELETE ON datasets
 """
 
 
+# A channel is written into the trigger's SQL: only a plain PostgreSQL identifier (at most 63 bytes) is taken.
+CHANNEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+CHANNEL_RULE = "letters, digits and _, not starting with a digit, at most 63 characters"
+
+
 def notify_sql(channel):
     """Return the trigger SQL that notifies `channel` with the owners (before and after) of every changed dataset."""
+    if not CHANNEL_NAME.fullmatch(channel):
+        raise ValueError(f"The channel {channel!r} is not a plain PostgreSQL identifier ({CHANNEL_RULE}).")
     return NOTIFY_SQL.format(function="databiz_jobs_notify", channel_literal="'" + channel.replace("'", "''") + "'")
 
 

@@ -64,6 +64,13 @@ def test_changelist_filters_by_job_rules_and_searches(admin_client, user, other_
     assert {row.filename for row in response.context["cl"].result_list} == expected
 
 
+@pytest.mark.parametrize("query", ["error_message__regex=(", "owner_username__iregex=[", "name__regex=a"])
+def test_changelist_refuses_regular_expressions_from_the_url(admin_client, query):
+    response = admin_client.get(f"/admin/jobs/dataset/?{query}")
+
+    assert (response.status_code, response.json()) == (400, {"detail": "Bad request.", "code": "bad_request"})
+
+
 def test_admin_offers_no_add_change_or_delete_even_to_superusers(admin_client, user, make_dataset):
     dataset = make_dataset(created_by=user.pk, original_filename="sales.csv", status="inactive")
     detail = f"{CHANGELIST}{dataset.pk}/change/"

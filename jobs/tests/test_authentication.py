@@ -601,17 +601,38 @@ def test_issue_token_signs_with_a_private_key_file(
         (SHARED, ["alice"], "AUTH_MODE is external: give a DataBiz user UUID, not 'alice'."),
         (PEM, [str(DATABIZ_USER)],
          "RS256 tokens are signed with the issuer's private key: pass it with --private-key."),
-        (SHARED, [str(DATABIZ_USER), "--minutes", "0"], "--minutes must be at least 1."),
+        (SHARED, [str(DATABIZ_USER), "--minutes", "0"], "--minutes must be from 1 to 525600."),
+        (SHARED, [str(DATABIZ_USER), "--minutes", "99999999999"], "--minutes must be from 1 to 525600."),
+        (SHARED, [str(DATABIZ_USER), "--private-key", "/etc/hostname"],
+         "HS256 tokens are signed with the shared secret (JWT_SIGNING_KEY); --private-key is for RS*, PS* and ES* "
+         "issuers."),
+        (PEM, [str(DATABIZ_USER), "--private-key", "{public_key}"],
+         "{public_key} cannot sign RS256 tokens: give the issuer's RS256 private key (PEM)."),
     ],
-    ids=["username", "asymmetric-without-key", "no-lifetime"],
+    ids=["username", "asymmetric-without-key", "no-lifetime", "a-lifetime-past-9999", "hs-with-a-key-file",
+         "a-public-key"],
 )
-def test_issue_token_explains_what_it_cannot_mint(config, args, message, external_issuer, rsa_key):
+def test_issue_token_explains_what_it_cannot_mint(config, args, message, external_issuer, rsa_key, tmp_path):
     external_issuer(**config({"rsa": rsa_key}))
+    public_key = tmp_path / "issuer.pub.pem"
+    public_key.write_text(public_pem(rsa_key))
+    args = [arg.format(public_key=public_key) for arg in args]
+    message = message.format(public_key=public_key)
 
     with pytest.raises(CommandError) as error:
         call_command("issue_token", *args)
 
     assert str(error.value) == message
+
+
+def test_issue_token_takes_no_issuer_options_in_local_mode(user):
+    with pytest.raises(CommandError) as error:
+        call_command("issue_token", "alice", "--minutes", "5")
+
+    assert str(error.value) == (
+        "--minutes and --private-key are for AUTH_MODE=external; this service's own tokens live "
+        "JWT_ACCESS_TOKEN_LIFETIME and are signed with its own key."
+    )
 
 
 # Verified tokens are reused: each tab's token is checked once, its expiry on every poll

@@ -5,7 +5,11 @@ import uuid
 import pytest
 from django.core.management import CommandError, call_command
 
+from jobs import import_speed
+
 from . import ago
+
+MIB = 1024 * 1024
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +47,19 @@ def test_json_output_is_exactly_the_api_items(datasets, auth_client):
     assert json.loads(run("--user", "alice", "--json", "--status", "failed")) == (
         auth_client.get("/api/v2/jobs/active?status=failed").json()
     )
+
+
+@pytest.mark.learning_in_background
+def test_the_command_learns_the_import_speed_before_it_lists(user, other_user, make_dataset, auth_client, monkeypatch):
+    monkeypatch.setattr(import_speed, "run_in_background", lambda learn, using: None)  # a server's, not done yet
+    for size in range(1, 13):  # 5 s plus 16 s per MiB
+        make_dataset(created_by=other_user.pk, status="inactive", file_size=size * MIB,
+                     created_at=ago(days=1, seconds=5 + size * 16), updated_at=ago(days=1))
+    make_dataset(created_by=user.pk, status="new", file_size=6 * MIB, created_at=ago(seconds=60))
+
+    listed = json.loads(run("--user", "alice", "--json"))
+
+    assert ([job["progress"] for job in listed], listed) == ([59], auth_client.get("/api/v2/jobs/active").json())
 
 
 def test_table_lists_one_users_jobs(datasets):

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.auth import get_user_model
+from django.core.management import CommandError
 from django.db import connection, transaction
 from django.http import QueryDict
 from django.test import AsyncClient
@@ -18,6 +19,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from jobs import stream
+from jobs.checks import check_jobs_settings
 
 from . import NOW, ago, run_command
 
@@ -549,6 +551,20 @@ def test_the_trigger_sql_names_the_channel_and_is_printed_by_a_command(settings)
 
     assert output == stream.notify_sql("imports_changed")
     assert output.count("PERFORM pg_notify('imports_changed', ") == 2
+
+
+@pytest.mark.parametrize("channel", ["x$$; DROP TABLE datasets; $$", "imports changed", "1imports", "c" * 64])
+def test_a_channel_that_is_no_plain_identifier_is_refused(channel, settings):
+    settings.JOBS_STREAM_NOTIFY_CHANNEL = channel
+
+    with pytest.raises(CommandError) as error:
+        run_command("jobs_notify_sql")
+
+    assert str(error.value) == (
+        f"The channel {channel!r} is not a plain PostgreSQL identifier (letters, digits and _, not starting with a "
+        "digit, at most 63 characters)."
+    )
+    assert [e.id for e in check_jobs_settings()] == ["jobs.E004"]
 
 
 @pytest.mark.postgresql

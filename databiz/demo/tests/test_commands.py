@@ -86,3 +86,16 @@ def test_play_demo_starts_finishes_and_stalls_uploads_on_the_demo_table(no_datas
     assert ("failed", "Import stalled: no update since") in {
         (status, (error or "")[:31]) for status, error in after.values()
     }
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["play_demo", "--interval", "-1"], "argument --interval: give seconds, from 0 to 3600"),
+    (["play_demo", "--interval", "nan"], "argument --interval: give seconds, from 0 to 3600"),
+    (["play_demo", "--iterations", "-3"], "argument --iterations: give 0 (play until stopped) or more"),
+    (["prepare_demo", "--database", "nope"], "argument --database: invalid choice: 'nope' (choose from 'default')"),
+])
+def test_demo_commands_refuse_bad_arguments_before_doing_anything(args, message):
+    with pytest.raises(CommandError) as error:
+        run_command(*args)
+
+    assert str(error.value) == f"Error: {message}"

@@ -12,6 +12,9 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from jobs.authentication import EXTERNAL, auth_mode, issuer_backend, jwt_settings
 
+# A year: longer-lived tokens are no way to try the service.
+MAX_MINUTES = 365 * 24 * 60
+
 
 class Command(BaseCommand):
     help = (
@@ -22,14 +25,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("user", help="A username (local mode) or a DataBiz user UUID (external mode).")
-        parser.add_argument("--minutes", type=int, default=15, help="Lifetime of an external token (default 15).")
+        parser.add_argument(
+            "--minutes", type=int, help=f"Lifetime of an external token (default 15, at most {MAX_MINUTES})."
+        )
         parser.add_argument("--private-key", type=Path, help="External mode, RS*/ES*: the issuer's PEM private key.")
 
     def handle(self, *args, user, minutes, private_key, **options):
         if auth_mode() == EXTERNAL:
-            self.stdout.write(self.issuer_token(user, minutes, private_key))
-        else:
-            self.stdout.write(str(AccessToken.for_user(self.local_user(user))))
+            self.stdout.write(self.issuer_token(user, 15 if minutes is None else minutes, private_key))
+            return
+        if minutes is not None or private_key is not None:
+            raise CommandError(
+                "--minutes and --private-key are for AUTH_MODE=external; this service's own tokens live "
+                "JWT_ACCESS_TOKEN_LIFETIME and are signed with its own key."
+            )
+        self.stdout.write(str(AccessToken.for_user(self.local_user(user))))
 
     def local_user(self, username):
         """Return the active local user named `username`, or stop with why there is none."""
@@ -46,24 +56,35 @@ class Command(BaseCommand):
             user_id = uuid.UUID(user)
         except ValueError:
             raise CommandError(f"AUTH_MODE is external: give a DataBiz user UUID, not {user!r}.") from None
-        if minutes < 1:
-            raise CommandError("--minutes must be at least 1.")
+        if not 1 <= minutes <= MAX_MINUTES:
+            raise CommandError(f"--minutes must be from 1 to {MAX_MINUTES}.")
         verifier = issuer_backend()
-        if private_key is not None:
-            try:
-                key = private_key.read_text()
-            except OSError as exc:
-                raise CommandError(f"{private_key}: {exc.strerror}.") from None
-            backend = TokenBackend(verifier.algorithm, key, audience=verifier.audience, issuer=verifier.issuer)
-        elif verifier.algorithm.startswith("HS"):
-            backend = verifier
-        else:
-            raise CommandError(
-                f"{verifier.algorithm} tokens are signed with the issuer's private key: pass it with --private-key."
-            )
+        backend = self.signer(verifier, private_key)
         now = timezone.now()
         payload = {jwt_settings().USER_ID_CLAIM: str(user_id), "iat": now, "exp": now + timedelta(minutes=minutes)}
         try:
             return backend.encode(payload)
-        except (PyJWTError, ValueError, TypeError) as exc:
-            raise CommandError(f"The key cannot sign {verifier.algorithm} tokens: {exc}") from None
+        except (PyJWTError, ValueError, TypeError, AttributeError):
+            raise CommandError(
+                f"{private_key} cannot sign {verifier.algorithm} tokens: give the issuer's {verifier.algorithm} "
+                "private key (PEM)."
+            ) from None
+
+    def signer(self, verifier, private_key):
+        """Return the token backend that signs as the issuer: the shared secret's, or one with --private-key."""
+        if verifier.algorithm.startswith("HS"):
+            if private_key is not None:
+                raise CommandError(
+                    f"{verifier.algorithm} tokens are signed with the shared secret (JWT_SIGNING_KEY); --private-key "
+                    "is for RS*, PS* and ES* issuers."
+                )
+            return verifier
+        if private_key is None:
+            raise CommandError(
+                f"{verifier.algorithm} tokens are signed with the issuer's private key: pass it with --private-key."
+            )
+        try:
+            key = private_key.read_text()
+        except OSError as exc:
+            raise CommandError(f"{private_key}: {exc.strerror}.") from None
+        return TokenBackend(verifier.algorithm, key, audience=verifier.audience, issuer=verifier.issuer)

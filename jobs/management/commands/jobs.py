@@ -1,10 +1,13 @@
 """`manage.py jobs`: the jobs as the API shows them, as a table or as the API's JSON."""
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import router
 from django.http import QueryDict
 from rest_framework.renderers import JSONRenderer
 
+from jobs import conf
 from jobs.filters import JobFilter
+from jobs.import_speed import refresh_import_speed
 from jobs.models import Dataset
 from jobs.serializers import JobSerializer
 
@@ -21,6 +24,10 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the API's JSON array instead of a table")
 
     def handle(self, *args, user=None, status=None, type=None, json=False, **options):
+        if conf.estimates_progress():
+            # A server learns the import speed in the background; a one-off command learns it first, so that its
+            # progress is what the API shows.
+            refresh_import_speed(router.db_for_read(Dataset))
         jobs = self.filtered(self.listed(user), status=status, type=type)
         if user is not None:
             jobs = jobs.bounded()

@@ -18,4 +18,7 @@ class Command(BaseCommand):
         channel = channel or conf.stream_notify_channel()
         if not channel:
             raise CommandError("No channel: set JOBS_STREAM_NOTIFY_CHANNEL (or pass --channel).")
-        self.stdout.write(notify_sql(channel))
+        try:
+            self.stdout.write(notify_sql(channel))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None

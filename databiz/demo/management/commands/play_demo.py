@@ -1,4 +1,5 @@
 """Play the imports service on the demo database, so the dashboard has jobs that start, finish, fail and stall."""
+import argparse
 import random
 import time
 
@@ -18,8 +19,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--interval", type=float, default=4.0, help="Seconds between ticks (default 4).")
-        parser.add_argument("--iterations", type=int, default=0, help="Ticks to play; 0 plays until stopped.")
+        parser.add_argument("--interval", type=interval, default=4.0, help="Seconds between ticks (default 4).")
+        parser.add_argument(
+            "--iterations", type=iterations, default=0, help="Ticks to play; 0 plays until stopped."
+        )
         parser.add_argument("--seed", type=int, default=None, help="Random seed, for a repeatable demo.")
 
     def handle(self, *args, interval, iterations, seed, **options):
@@ -41,3 +44,19 @@ class Command(BaseCommand):
             tick += 1
             if not iterations or tick < iterations:
                 time.sleep(interval)
+
+
+def interval(text):
+    """Parse --interval: seconds, from 0 (no pause) to an hour."""
+    seconds = float(text)
+    if not 0 <= seconds <= 3600:  # also refuses nan
+        raise argparse.ArgumentTypeError("give seconds, from 0 to 3600")
+    return seconds
+
+
+def iterations(text):
+    """Parse --iterations: a whole number, 0 or more."""
+    count = int(text)
+    if count < 0:
+        raise argparse.ArgumentTypeError("give 0 (play until stopped) or more")
+    return count

@@ -15,7 +15,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="Database alias (default: %(default)s).")
+        parser.add_argument(
+            "--database", default=DEFAULT_DB_ALIAS, choices=list(connections),
+            help="Database alias (default: %(default)s).",
+        )
 
     def handle(self, *args, database, **options):
         vendor = connections[database].vendor
