@@ -46,7 +46,8 @@ def csv_parameter(name, values, description):
             OpenApiParameter(name, kind, OpenApiParameter.HEADER, description=description, response=[200, 304])
             for name, kind, description in (
                 ("ETag", str, "Tag of this answer, for If-None-Match."),
-                ("X-Jobs-Running", int, "The caller's running jobs, also those the bound cut off."),
+                ("X-Jobs-Running", int, "The caller's running jobs among those asked for (`status`, `type`), also "
+                 "those the bound cut off."),
                 ("X-Jobs-Truncated", str, "`true` when the bound cut the list."),
                 ("X-Poll-Interval", int, "Suggested seconds until the next poll."),
             )

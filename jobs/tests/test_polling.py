@@ -138,6 +138,21 @@ def test_hints_count_running_jobs_the_bound_cut_off(auth_client, user, make_data
     assert [response[h] for h in ("X-Jobs-Running", "X-Jobs-Truncated", "X-Poll-Interval")] == ["3", "true", "10"]
 
 
+@pytest.mark.parametrize(("query", "hints"), [
+    ("", ["2", "false", "10"]),
+    ("?status=completed", ["0", "false", "30"]),  # the hints describe the list asked for
+    ("?status=running&type=import", ["2", "false", "10"]),
+])
+def test_hints_count_the_running_jobs_of_the_list_asked_for(auth_client, user, make_dataset, query, hints):
+    for minutes in (1, 2):
+        make_dataset(created_by=user.pk, status="new", created_at=ago(minutes=minutes))
+    make_dataset(created_by=user.pk, status="inactive", updated_at=ago(minutes=1))
+
+    response = auth_client.get(URL + query)
+
+    assert [response[h] for h in ("X-Jobs-Running", "X-Jobs-Truncated", "X-Poll-Interval")] == hints
+
+
 def test_idle_callers_are_told_to_poll_less_often(auth_client, user, make_dataset, settings):
     settings.JOBS_IDLE_POLL_INTERVAL = datetime.timedelta(minutes=1)
     make_dataset(created_by=user.pk, status="inactive", updated_at=ago(minutes=1))
