@@ -61,7 +61,7 @@ lint: $(VENV)/.dev
 # Production server: granian, DEBUG off, WORKERS processes on PORT (docs/performance.md: the measured choice).
 # INTERFACE=wsgi (default): the fastest polling; the stream answers 503, so clients poll. INTERFACE=asgi: the stream
 # too, on the same port (databiz/asgi.py), at a cost to polling. Prometheus counts of every worker are summed from
-# PROMETHEUS_MULTIPROC_DIR, emptied at each start.
+# PROMETHEUS_MULTIPROC_DIR, whose Prometheus files (and nothing else) are removed at each start.
 WORKERS ?= 2
 INTERFACE ?= wsgi
 PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.prometheus
@@ -69,7 +69,8 @@ serve: $(VENV)/.runtime
 	@test -n "$$DJANGO_SECRET_KEY" || { echo "make serve runs in production mode: set DJANGO_SECRET_KEY."; exit 1; }
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	rm -rf "$(PROMETHEUS_MULTIPROC_DIR)" && mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)"
+	mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)" && find "$(PROMETHEUS_MULTIPROC_DIR)" -maxdepth 1 -type f \( -name 'counter_*.db' \
+	  -o -name 'gauge_*.db' -o -name 'histogram_*.db' -o -name 'summary_*.db' \) -delete
 	DJANGO_DEBUG=0 PROMETHEUS_MULTIPROC_DIR="$(PROMETHEUS_MULTIPROC_DIR)" exec $(BIN)/granian --interface $(INTERFACE) \
 	  --host $(HOST) --port $(PORT) --workers $(WORKERS) --blocking-threads 1 --backlog 2048 \
 	  --no-ws --log-level warning databiz.$(INTERFACE):application

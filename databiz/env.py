@@ -3,10 +3,13 @@
 Every helper returns `default` when the variable is unset or empty, and raises ImproperlyConfigured saying what
 the variable accepts when its value cannot be used.
 """
+import ipaddress
 import json
 import os
+import re
 from pathlib import Path
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.dateparse import parse_duration
 
@@ -19,8 +22,12 @@ def _raw(name):
     return value or None
 
 
+class BadEnvironmentVariable(ImproperlyConfigured):
+    """A variable's value cannot be used: the message names the variable and what it takes."""
+
+
 def _refuse(name, value, accepts):
-    return ImproperlyConfigured(f"{name}={value!r} is not valid: {name} takes {accepts}.")
+    return BadEnvironmentVariable(f"{name}={value!r} is not valid: {name} takes {accepts}.")
 
 
 def env_str(name, default=""):
@@ -39,17 +46,30 @@ def env_bool(name, default):
     raise _refuse(name, value, f"one of {', '.join(TRUE + FALSE)}")
 
 
-def env_int(name, default, *, minimum=None):
-    """Read a whole number, at least `minimum` when one is given."""
-    return _number(name, default, int, "a whole number", minimum)
+def _bounds(minimum, maximum, show=str):
+    """Return the words for a range: " of at least 1", " from 1 to 10", or ""."""
+    if minimum is not None and maximum is not None:
+        return f" from {show(minimum)} to {show(maximum)}"
+    if minimum is not None:
+        return f" of at least {show(minimum)}"
+    return f" of at most {show(maximum)}" if maximum is not None else ""
 
 
-def env_float(name, default, *, minimum=None):
-    """Read a number, at least `minimum` when one is given."""
-    return _number(name, default, float, "a number", minimum)
+def _within(value, minimum, maximum):
+    return (minimum is None or value >= minimum) and (maximum is None or value <= maximum)
 
 
-def _number(name, default, parse, kind, minimum):
+def env_int(name, default, *, minimum=None, maximum=None):
+    """Read a whole number, within `minimum` and `maximum` when they are given."""
+    return _number(name, default, int, "a whole number", minimum, maximum)
+
+
+def env_float(name, default, *, minimum=None, maximum=None):
+    """Read a number, within `minimum` and `maximum` when they are given."""
+    return _number(name, default, float, "a number", minimum, maximum)
+
+
+def _number(name, default, parse, kind, minimum, maximum):
     value = _raw(name)
     if value is None:
         return default
@@ -57,21 +77,62 @@ def _number(name, default, parse, kind, minimum):
         number = parse(value)
     except ValueError:
         number = None
-    # NaN is not a number anyone means: it compares false with everything, the minimum included.
-    if number is None or number != number or (minimum is not None and number < minimum):
-        raise _refuse(name, value, kind + (f" of at least {minimum}" if minimum is not None else ""))
+    # NaN is not a number anyone means: it compares false with everything, the bounds included.
+    if number is None or number != number or not _within(number, minimum, maximum):
+        raise _refuse(name, value, kind + _bounds(minimum, maximum))
     return number
 
 
-def env_duration(name, default):
-    """Read a duration: seconds ("3600"), "HH:MM:SS" or ISO 8601 ("PT1H")."""
+def _seconds(duration):
+    """Return a bound in the largest whole unit: "365 days", "1 hour", "0.1 s"."""
+    seconds = duration.total_seconds()
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds:g} s"
+
+
+def env_duration(name, default, *, minimum=None, maximum=None):
+    """Read a duration: seconds ("3600"), "HH:MM:SS" or ISO 8601 ("PT1H"), within `minimum` and `maximum` (timedeltas)
+    when they are given."""
     value = _raw(name)
     if value is None:
         return default
-    duration = parse_duration(value)
-    if duration is None:
-        raise _refuse(name, value, 'a duration: seconds ("3600"), "HH:MM:SS" or ISO 8601 ("PT1H")')
+    try:
+        duration = parse_duration(value)
+    except OverflowError:  # more days than a timedelta holds
+        duration = None
+    if duration is None or not _within(duration, minimum, maximum):
+        raise _refuse(name, value, 'a duration: seconds ("3600"), "HH:MM:SS" or ISO 8601 ("PT1H")'
+                      + _bounds(minimum, maximum, _seconds))
     return duration
+
+
+# DRF's rates: a count, a slash and a period that DRF reads by its first letter (so "month" would be a minute).
+RATE = re.compile(r"([1-9][0-9]*)/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def env_rate(name, default):
+    """Read a throttle rate as DRF takes it: a count of at least 1 per second, minute, hour or day ("120/min")."""
+    value = _raw(name)
+    if value is None:
+        return default
+    if not RATE.fullmatch(value):
+        raise _refuse(name, value, 'a rate: a count of at least 1 per s, min, hour or day ("120/min")')
+    return value
+
+
+def env_networks(name, default):
+    """Read a comma-separated list of IP addresses or networks ("127.0.0.1,10.0.0.0/8")."""
+    networks = env_list(name, default)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            accepts = 'IP addresses or networks, comma-separated ("10.0.0.0/8")'
+            raise _refuse(name, ",".join(networks), accepts) from None
+    return networks
 
 
 def env_list(name, default):
@@ -104,6 +165,23 @@ def env_json_object(name, default):
     if not isinstance(parsed, dict) or not all(isinstance(v, str) for item in parsed.items() for v in item):
         raise _refuse(name, value, 'a JSON object of strings, e.g. {"new": "running"}')
     return parsed
+
+
+# The databases this service runs on: PostgreSQL in production, SQLite for development and the demo.
+DATABASE_ENGINES = ("django.db.backends.postgresql", "django.db.backends.sqlite3")
+
+
+def env_database_url(name, default, **options):
+    """Read a database URL into Django's DATABASES entry (dj-database-url): PostgreSQL or SQLite, with a name."""
+    value = _raw(name) or default
+    accepts = 'a PostgreSQL or SQLite URL: "postgres://user@host:5432/name" or "sqlite:///path/to/file.sqlite3"'
+    try:
+        database = dj_database_url.parse(value, **options)
+    except ValueError:  # dj-database-url's errors for an unknown scheme or a malformed URL
+        raise _refuse(name, value, accepts) from None
+    if database.get("ENGINE") not in DATABASE_ENGINES or database.get("NAME") in (None, "", ":memory:"):
+        raise _refuse(name, value, accepts + " (not an in-memory database)")
+    return database
 
 
 def env_text_or_file(name, default=""):

@@ -2,22 +2,27 @@
 from datetime import timedelta
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from databiz.env import (
     env_bool,
     env_choice,
+    env_database_url,
     env_duration,
     env_float,
     env_int,
     env_json_object,
     env_list,
+    env_networks,
+    env_rate,
     env_str,
     env_text_or_file,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The units the bounds of duration settings are written in.
+SECOND, MINUTE, HOUR, DAY = timedelta(seconds=1), timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
+YEAR = 365 * DAY
 
 
 # SECURITY
@@ -105,8 +110,9 @@ TEMPLATES = [
 # DATABASES
 
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+    "default": env_database_url(
+        "DATABASE_URL",
+        f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
         conn_health_checks=True,
     ),
@@ -115,7 +121,9 @@ DATABASES = {
 
 def postgresql_options():
     """Return the connection options of a PostgreSQL database: timeouts, and prepared statements."""
-    statement_timeout_ms = int(env_duration("DATABASE_STATEMENT_TIMEOUT", timedelta(seconds=2)).total_seconds() * 1000)
+    statement_timeout_ms = int(env_duration(
+        "DATABASE_STATEMENT_TIMEOUT", timedelta(seconds=2), minimum=timedelta(milliseconds=1), maximum=DAY
+    ).total_seconds() * 1000)
     # PostgreSQL's "auto" re-plans a prepared statement on every run while it guesses a custom plan is cheaper: the
     # poll's statement was planned anew on each poll (pg_prepared_statements: custom_plans 1995, generic_plans 0), 60 %
     # of its database time. Its one plan (an index lookup of one user's rows) does not depend on the values.
@@ -140,8 +148,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # With a read replica, the jobs reads go there; everything else (auth, sessions, admin) stays on the primary.
 DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
 if DATABASE_REPLICA_URL:
-    DATABASES["replica"] = dj_database_url.parse(
-        DATABASE_REPLICA_URL,
+    DATABASES["replica"] = env_database_url(
+        "DATABASE_REPLICA_URL",
+        None,
         conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
         conn_health_checks=True,
     )
@@ -199,7 +208,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 # Seconds between polls until the server's X-Poll-Interval says otherwise.
-DASHBOARD_POLL_INTERVAL = env_float("DASHBOARD_POLL_INTERVAL", 10.0, minimum=1)
+DASHBOARD_POLL_INTERVAL = env_float("DASHBOARD_POLL_INTERVAL", 10.0, minimum=1, maximum=3600)
 
 # REST FRAMEWORK
 
@@ -218,7 +227,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "databiz.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         # Token requests per client address; the jobs list's own rate is JOBS_THROTTLE_RATE (jobs/conf.py).
-        "auth": env_str("AUTH_THROTTLE_RATE", "20/min"),
+        "auth": env_rate("AUTH_THROTTLE_RATE", "20/min"),
     },
 }
 
@@ -228,8 +237,12 @@ REST_FRAMEWORK = {
 AUTH_MODE = env_choice("AUTH_MODE", ("local", "external"), "local")
 
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": env_duration("JWT_ACCESS_TOKEN_LIFETIME", timedelta(minutes=15)),
-    "REFRESH_TOKEN_LIFETIME": env_duration("JWT_REFRESH_TOKEN_LIFETIME", timedelta(days=1)),
+    "ACCESS_TOKEN_LIFETIME": env_duration(
+        "JWT_ACCESS_TOKEN_LIFETIME", timedelta(minutes=15), minimum=SECOND, maximum=7 * DAY
+    ),
+    "REFRESH_TOKEN_LIFETIME": env_duration(
+        "JWT_REFRESH_TOKEN_LIFETIME", timedelta(days=1), minimum=SECOND, maximum=YEAR
+    ),
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": False,
 }
@@ -244,7 +257,7 @@ if AUTH_MODE == "external":
         "ISSUER": env_str("JWT_ISSUER", None),
         "AUDIENCE": env_str("JWT_AUDIENCE", None),
         # Tolerated clock skew between the issuer and this service, for exp, nbf and iat.
-        "LEEWAY": env_duration("JWT_LEEWAY", timedelta(seconds=30)),
+        "LEEWAY": env_duration("JWT_LEEWAY", timedelta(seconds=30), minimum=timedelta(0), maximum=timedelta(minutes=5)),
         "USER_ID_CLAIM": env_str("JWT_USER_ID_CLAIM", "sub"),
         # Other issuers put neither simplejwt's token type nor a token id in their tokens.
         "TOKEN_TYPE_CLAIM": None,
@@ -253,9 +266,9 @@ if AUTH_MODE == "external":
         "TOKEN_USER_CLASS": "jobs.authentication.IssuerUser",
     })
 # The issuer's JWKS: how long a fetch may take, how often an unknown `kid` may trigger one, how long keys are kept.
-JWKS_TIMEOUT = env_duration("JWKS_TIMEOUT", timedelta(seconds=3))
-JWKS_MIN_REFRESH = env_duration("JWKS_MIN_REFRESH", timedelta(minutes=1))
-JWKS_MAX_AGE = env_duration("JWKS_MAX_AGE", timedelta(minutes=5))
+JWKS_TIMEOUT = env_duration("JWKS_TIMEOUT", timedelta(seconds=3), minimum=timedelta(milliseconds=100), maximum=MINUTE)
+JWKS_MIN_REFRESH = env_duration("JWKS_MIN_REFRESH", timedelta(minutes=1), minimum=timedelta(0), maximum=DAY)
+JWKS_MAX_AGE = env_duration("JWKS_MAX_AGE", timedelta(minutes=5), minimum=SECOND, maximum=DAY)
 
 # OPENAPI (schema at /api/v2/schema, Swagger UI at /api/v2/docs, assets served from this service)
 
@@ -277,26 +290,26 @@ SPECTACULAR_SETTINGS = {
 # METRICS (/metrics: Prometheus; set PROMETHEUS_MULTIPROC_DIR for a multi-process server, see README)
 
 # Direct peers (addresses or networks) that may read /metrics without a token.
-METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+METRICS_ALLOWED_IPS = env_networks("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
 # A scraper holding this token (`Authorization: Bearer <token>`) may read /metrics from anywhere; empty: none.
 METRICS_BEARER_TOKEN = env_str("METRICS_BEARER_TOKEN")
 
 # JOBS (jobs/conf.py holds the defaults and reads these at call time; None, when unset, means its default)
 
 JOBS_STATUS_MAP = env_json_object("JOBS_STATUS_MAP", None)
-JOBS_RETENTION = env_duration("JOBS_RETENTION", None)
-JOBS_STALL_AFTER = env_duration("JOBS_STALL_AFTER", None)
-JOBS_MAX_RESULTS = env_int("JOBS_MAX_RESULTS", None, minimum=1)
-JOBS_POLL_INTERVAL = env_duration("JOBS_POLL_INTERVAL", None)
-JOBS_IDLE_POLL_INTERVAL = env_duration("JOBS_IDLE_POLL_INTERVAL", None)
-JOBS_THROTTLE_RATE = env_str("JOBS_THROTTLE_RATE", None)
+JOBS_RETENTION = env_duration("JOBS_RETENTION", None, minimum=SECOND, maximum=YEAR)
+JOBS_STALL_AFTER = env_duration("JOBS_STALL_AFTER", None, minimum=SECOND, maximum=YEAR)
+JOBS_MAX_RESULTS = env_int("JOBS_MAX_RESULTS", None, minimum=1, maximum=10_000)
+JOBS_POLL_INTERVAL = env_duration("JOBS_POLL_INTERVAL", None, minimum=SECOND, maximum=DAY)
+JOBS_IDLE_POLL_INTERVAL = env_duration("JOBS_IDLE_POLL_INTERVAL", None, minimum=SECOND, maximum=DAY)
+JOBS_THROTTLE_RATE = env_rate("JOBS_THROTTLE_RATE", None)
 JOBS_PROGRESS = env_choice("JOBS_PROGRESS", ("estimate", "fixed"), None)
-JOBS_PROGRESS_HISTORY = env_duration("JOBS_PROGRESS_HISTORY", None)
-JOBS_PROGRESS_MIN_SAMPLE = env_int("JOBS_PROGRESS_MIN_SAMPLE", None, minimum=1)
-JOBS_PROGRESS_CACHE = env_duration("JOBS_PROGRESS_CACHE", None)
-JOBS_STREAM_TICK = env_duration("JOBS_STREAM_TICK", None)
-JOBS_STREAM_HEARTBEAT = env_duration("JOBS_STREAM_HEARTBEAT", None)
-JOBS_STREAM_RETRY = env_duration("JOBS_STREAM_RETRY", None)
+JOBS_PROGRESS_HISTORY = env_duration("JOBS_PROGRESS_HISTORY", None, minimum=MINUTE, maximum=YEAR)
+JOBS_PROGRESS_MIN_SAMPLE = env_int("JOBS_PROGRESS_MIN_SAMPLE", None, minimum=1, maximum=1_000_000)
+JOBS_PROGRESS_CACHE = env_duration("JOBS_PROGRESS_CACHE", None, minimum=SECOND, maximum=DAY)
+JOBS_STREAM_TICK = env_duration("JOBS_STREAM_TICK", None, minimum=timedelta(milliseconds=100), maximum=HOUR)
+JOBS_STREAM_HEARTBEAT = env_duration("JOBS_STREAM_HEARTBEAT", None, minimum=SECOND, maximum=HOUR)
+JOBS_STREAM_RETRY = env_duration("JOBS_STREAM_RETRY", None, minimum=timedelta(milliseconds=100), maximum=HOUR)
 JOBS_STREAM_MAX_PER_USER = env_int("JOBS_STREAM_MAX_PER_USER", None, minimum=1)
 JOBS_STREAM_MAX_PER_PROCESS = env_int("JOBS_STREAM_MAX_PER_PROCESS", None, minimum=1)
 JOBS_STREAM_QUEUE = env_int("JOBS_STREAM_QUEUE", None, minimum=1)
