@@ -5,6 +5,7 @@ import sys
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.db import DatabaseError, router
 from django.http import JsonResponse
+from redis.exceptions import RedisError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -16,6 +17,7 @@ logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 UNAVAILABLE = "The jobs service cannot reach its database right now. Try again shortly."
+CACHE_UNAVAILABLE = "The jobs service cannot reach its shared cache right now. Try again shortly."
 TABLE_UNREADABLE = "The jobs service cannot read the datasets table: {problems}"
 
 
@@ -59,6 +61,12 @@ def api_exception_handler(exc, context):
     response = exception_handler(exc, context)
     if response is None and isinstance(exc, DatabaseError):
         return database_unavailable_response(exc)
+    if response is None and isinstance(exc, RedisError):
+        logger.error("The shared cache cannot be reached: %s", exc.__class__.__name__, exc_info=exc)
+        return JsonResponse(
+            {"detail": CACHE_UNAVAILABLE, "code": "cache_unavailable"}, status=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if response is None and isinstance(exc, SuspiciousOperation):
         logging.getLogger(f"django.security.{exc.__class__.__name__}").error(str(exc))
         response = Response(bad_request_body(exc), status=400)

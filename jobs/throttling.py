@@ -1,7 +1,12 @@
 """Rate limits of the jobs API."""
+import logging
+
+from redis.exceptions import RedisError
 from rest_framework.throttling import UserRateThrottle
 
 from . import conf
+
+logger = logging.getLogger(__name__)
 
 
 class PollRateThrottle(UserRateThrottle):
@@ -12,3 +17,12 @@ class PollRateThrottle(UserRateThrottle):
     def get_rate(self):
         """Return JOBS_THROTTLE_RATE, read at call time."""
         return conf.throttle_rate()
+
+    def allow_request(self, request, view):
+        """Count the poll; while the shared cache (Redis) cannot be reached, let polls through uncounted."""
+        try:
+            return super().allow_request(request, view)
+        except RedisError:
+            # A rate limit is a protection, not the service: an outage of its counter must not fail every poll.
+            logger.warning("Polls are not throttled: the shared cache cannot be reached.", exc_info=True)
+            return True

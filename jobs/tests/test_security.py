@@ -85,6 +85,25 @@ def test_throttling_counts_in_a_shared_redis_cache(auth_client, user, low_rates,
     assert (statuses, keys) == ([200, 200, 200, 429], [f"{redis_cache.key_prefix}:1:throttle_jobs_{user.pk}".encode()])
 
 
+@pytest.mark.django_db
+def test_an_unreachable_redis_lets_polls_through_and_the_token_endpoint_answers_503(
+    auth_client, api_client, user, monkeypatch, caplog
+):
+    nowhere = RedisCache("redis://127.0.0.1:1/0", {"OPTIONS": {"socket_connect_timeout": 0.2}})
+    monkeypatch.setattr(PollRateThrottle, "cache", nowhere)
+    monkeypatch.setattr(ScopedRateThrottle, "cache", nowhere)
+
+    polled = auth_client.get(URL)
+    token = api_client.post("/api/v2/auth/token", {"username": "alice", "password": "s3cret-pass"}, format="json")
+
+    assert (polled.status_code, polled.json()) == (200, [])
+    assert "Polls are not throttled: the shared cache cannot be reached." in caplog.text
+    assert (token.status_code, token["Retry-After"], token.json()) == (503, "5", {
+        "detail": "The jobs service cannot reach its shared cache right now. Try again shortly.",
+        "code": "cache_unavailable",
+    })
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     ("ddl", "detail"),
