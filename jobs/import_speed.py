@@ -42,10 +42,15 @@ def learned_import_speed(using="default"):
     """Return the last import speed learned from `using` (None before the first), refreshing it when it is due."""
     key = _key(using)
     learned = _learned.get(key)
-    if learned is None or time.monotonic() - learned.at >= conf.progress_cache().total_seconds():
+    if _due(learned):
         _start_refresh(key, using)
         learned = _learned.get(key)
     return None if learned is None else learned.speed
+
+
+def _due(learned):
+    """Tell whether a speed (a Learned, or None) is to be learned again."""
+    return learned is None or time.monotonic() - learned.at >= conf.progress_cache().total_seconds()
 
 
 def learned_so_far(using="default"):
@@ -55,12 +60,14 @@ def learned_so_far(using="default"):
 
 
 def refresh_import_speed(using="default"):
-    """Learn the import speed from `using` now and keep it; on a database error keep the last one. Return it."""
+    """Learn the import speed from `using` now and keep it; if that fails, keep the last one. Return it."""
     key = _key(using)
     try:
         speed = apps.get_model("jobs", "Dataset").objects.using(using).import_speed()
-    except DatabaseError:
-        logger.warning("Learning the import speed failed; progress stays as it was.", exc_info=True)
+    except Exception as exc:
+        # A database error (a timeout) or any other: progress stays as it was, and the next refresh tries again.
+        log = logger.warning if isinstance(exc, DatabaseError) else logger.exception
+        log("Learning the import speed failed; progress stays as it was.", exc_info=True)
         previous = _learned.get(key)
         speed = None if previous is None else previous.speed
     _learned[key] = Learned(speed, time.monotonic())
@@ -72,7 +79,8 @@ def refresh_import_speed(using="default"):
 def _start_refresh(key, using):
     """Start one refresh of `key`, unless one is under way."""
     with _lock:
-        if key in _refreshing:
+        # Another poll's refresh may have ended since this one found the speed due.
+        if key in _refreshing or not _due(_learned.get(key)):
             return
         _refreshing.add(key)
     run_in_background(refresh_import_speed, using)

@@ -118,7 +118,10 @@ class IssuerKeys(PyJWKClient):
 
     def key_ids(self):
         """Return the `kid`s of the current signing keys (fetching them if needed), for the readiness probe."""
-        return sorted(key.key_id for key in self.get_signing_keys())
+        # Under PyJWT's own lock, as a request's lookup is: a probe's fetch that ended last would otherwise put an
+        # older key set back in the cache.
+        with self._client_lock:
+            return sorted(key.key_id for key in self.get_signing_keys())
 
 
 class NoRedirects(urllib.request.HTTPRedirectHandler):

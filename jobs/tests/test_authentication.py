@@ -18,6 +18,8 @@ from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.tokens import AccessToken
 from werkzeug import Response
 
+from jobs.authentication import issuer_backend
+
 from . import DATABIZ_USER, NOW, SHARED_SECRET, ago
 
 pytestmark = pytest.mark.django_db
@@ -491,6 +493,32 @@ def test_a_jwks_too_slow_to_fetch_is_a_503_within_the_timeout(
     done.wait(timeout=10)  # the test server serves one request at a time: let it finish before the next test
 
     assert (response.status_code, response["Retry-After"], elapsed < 1.0) == (503, "5", True)
+
+
+def test_the_readiness_probe_reads_the_keys_under_the_lock_a_request_holds(httpserver, rsa_key, external_issuer):
+    httpserver.expect_request("/certs").respond_with_json(jwks(("key-1", rsa_key)))
+    external_issuer(**jwks_config(httpserver.url_for("/certs")))
+    keys = issuer_backend().jwks_client
+    held, release, found = threading.Event(), threading.Event(), []
+
+    def request_fetching():  # a request's lookup, holding PyJWT's lock while it fetches
+        with keys._client_lock:
+            held.set()
+            release.wait(timeout=5)
+
+    request = threading.Thread(target=request_fetching)
+    request.start()
+    held.wait(timeout=5)
+    probe = threading.Thread(target=lambda: found.append(keys.key_ids()))
+    probe.start()
+    probe.join(timeout=0.3)
+    waited = probe.is_alive()
+    release.set()
+    probe.join(timeout=5)
+    request.join(timeout=5)
+
+    # A probe's fetch that ended after a request's would put an older key set back in the cache.
+    assert (waited, found) == (True, [["key-1"]])
 
 
 def test_a_jwks_larger_than_a_megabyte_is_not_read_on(httpserver, rsa_key, external_issuer, api_client, now, caplog):

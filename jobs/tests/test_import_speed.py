@@ -1,4 +1,5 @@
 """Learning the import speed in the background: a poll never waits for it, and its failure only means fixed progress."""
+import datetime
 import time
 
 import pytest
@@ -95,3 +96,22 @@ def test_a_hanging_learning_query_never_slows_a_poll_and_falls_back_to_fixed_pro
     assert (learning_threads[0].is_alive(), len(learning_threads)) == (False, 1)
     assert "Learning the import speed failed; progress stays as it was." in caplog.messages
     assert (after.status_code, [job["progress"] for job in after.json()]) == (200, [50])
+
+
+def test_a_refresh_that_fails_unexpectedly_keeps_the_last_speed_and_does_not_stop_the_next(
+    db, monkeypatch, settings, caplog
+):
+    settings.JOBS_PROGRESS_CACHE = datetime.timedelta(0)  # every poll finds the speed due
+    monkeypatch.setattr(import_speed, "run_in_background", lambda learn, using: learn(using))
+    failures = []
+
+    def fails(queryset):
+        failures.append(1)
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(DatasetQuerySet, "import_speed", fails)
+
+    speeds = [import_speed.learned_import_speed(), import_speed.learned_import_speed()]
+
+    assert (speeds, len(failures)) == ([None, None], 2)
+    assert caplog.text.count("Learning the import speed failed; progress stays as it was.") == 2
