@@ -310,6 +310,7 @@ JOBS_PROGRESS_CACHE = env_duration("JOBS_PROGRESS_CACHE", None, minimum=SECOND, 
 JOBS_STREAM_TICK = env_duration("JOBS_STREAM_TICK", None, minimum=timedelta(milliseconds=100), maximum=HOUR)
 JOBS_STREAM_HEARTBEAT = env_duration("JOBS_STREAM_HEARTBEAT", None, minimum=SECOND, maximum=HOUR)
 JOBS_STREAM_RETRY = env_duration("JOBS_STREAM_RETRY", None, minimum=timedelta(milliseconds=100), maximum=HOUR)
+JOBS_STREAM_SESSION_RECHECK = env_duration("JOBS_STREAM_SESSION_RECHECK", None, minimum=SECOND, maximum=DAY)
 JOBS_STREAM_MAX_PER_USER = env_int("JOBS_STREAM_MAX_PER_USER", None, minimum=1)
 JOBS_STREAM_MAX_PER_PROCESS = env_int("JOBS_STREAM_MAX_PER_PROCESS", None, minimum=1)
 JOBS_STREAM_QUEUE = env_int("JOBS_STREAM_QUEUE", None, minimum=1)

@@ -33,6 +33,9 @@ DEFAULTS = {
     "JOBS_STREAM_TICK": timedelta(seconds=2),
     "JOBS_STREAM_HEARTBEAT": timedelta(seconds=15),
     "JOBS_STREAM_RETRY": timedelta(seconds=5),
+    # A stream of a browser session ends this often (the browser reconnects at once with its cookie): a sign-out or
+    # a deactivation reaches open tabs within it. A Bearer token's stream ends when the token expires.
+    "JOBS_STREAM_SESSION_RECHECK": timedelta(minutes=5),
     "JOBS_STREAM_MAX_PER_USER": 5,
     "JOBS_STREAM_MAX_PER_PROCESS": 5000,
     "JOBS_STREAM_QUEUE": 8,
@@ -115,6 +118,11 @@ def stream_heartbeat():
 def stream_retry():
     """Return the reconnection delay the stream suggests to its clients."""
     return get_setting("JOBS_STREAM_RETRY")
+
+
+def stream_session_recheck():
+    """Return how long a stream of a browser session lasts before the browser reconnects with its session."""
+    return get_setting("JOBS_STREAM_SESSION_RECHECK")
 
 
 def stream_max_per_user():

@@ -456,24 +456,38 @@ def listing_of(user_id, query_params):
     return Listing(user_id, tuple(sorted(set(chosen["status"]))), tuple(sorted(set(chosen["type"]))))
 
 
-def heartbeat_wait(expires_at):
-    """Return how long a stream waits for an answer: until its next heartbeat, or until its token expires."""
+# How a stream ends when its credentials are due: a token's client signs in again; a session's browser reconnects,
+# its cookie checked anew (a signed-out or deactivated user then gets the 401).
+REAUTHENTICATE = b'event: reauthenticate\ndata: {"detail": "The token has expired."}\n\n'
+
+
+def heartbeat_wait(ends_at):
+    """Return how long a stream waits for an answer: until its next heartbeat, or until it is due to end."""
     wait = conf.stream_heartbeat().total_seconds()
-    return wait if expires_at is None else min(wait, max(0.0, expires_at - time.time()))
+    return min(wait, max(0.0, ends_at - time.time()))
 
 
-async def events(listing, last_event_id, expires_at):
-    """Yield the stream of one listing: the current answer (unless the client has it), then each change."""
+def stream_end(token):
+    """Return (when, last chunk) a stream ends: at its Bearer token's expiry asking for a new one, or for a browser
+    session after JOBS_STREAM_SESSION_RECHECK with a reconnection hint."""
+    if token is not None and "exp" in token:
+        return float(token["exp"]), REAUTHENTICATE
+    return time.time() + conf.stream_session_recheck().total_seconds(), retry_hint()
+
+
+async def events(listing, last_event_id, ends_at, end):
+    """Yield the stream of one listing: the current answer (unless the client has it), then each change, until
+    `ends_at`, when `end` is its last chunk."""
     queue = HUB.subscribe(listing)
     sent = last_event_id
     try:
         yield retry_hint()
         while True:
             try:
-                answer = await asyncio.wait_for(queue.get(), timeout=heartbeat_wait(expires_at))
+                answer = await asyncio.wait_for(queue.get(), timeout=heartbeat_wait(ends_at))
             except TimeoutError:
-                if expires_at is not None and time.time() >= expires_at:
-                    yield b'event: reauthenticate\ndata: {"detail": "The token has expired."}\n\n'
+                if time.time() >= ends_at:
+                    yield end
                     return
                 yield b": heartbeat\n\n"
                 continue
@@ -530,9 +544,8 @@ class JobStreamView(View):
             return await in_database_thread(database_unavailable_response)(exc)
         except SuspiciousOperation as exc:  # a query Django refuses to read
             return JsonResponse(bad_request_body(exc), status=400)
-        expires_at = float(token["exp"]) if token is not None and "exp" in token else None
         response = StreamingHttpResponse(
-            events(listing, request.headers.get("Last-Event-ID"), expires_at),
+            events(listing, request.headers.get("Last-Event-ID"), *stream_end(token)),
             content_type="text/event-stream",
         )
         # Proxies must pass each event on at once (nginx: this header; others: buffering off for this path).

@@ -239,6 +239,24 @@ def test_the_stream_ends_asking_for_a_new_token_when_the_token_expires(user):
     assert chunks[1:-1] == [b"event: jobs\nid: " + polled(user)[1].encode() + b"\ndata: []\n\n"]
 
 
+def test_a_session_stream_ends_with_a_reconnection_hint_so_that_a_sign_out_reaches_it(user, settings):
+    settings.JOBS_STREAM_SESSION_RECHECK = datetime.timedelta(seconds=1)
+    client = AsyncClient()
+
+    async def scenario():
+        await client.aforce_login(user)
+        chunks = await asyncio.wait_for(all_chunks(await client.get(URL)), timeout=5)
+        await client.alogout()  # in another tab
+        return chunks, await client.get(URL)
+
+    chunks, reconnected = async_to_sync(scenario)()
+
+    assert chunks == [b"retry: 5000\n\n", b"event: jobs\nid: " + polled(user)[1].encode() + b"\ndata: []\n\n",
+                      b"retry: 5000\n\n"]
+    assert (reconnected.status_code, reconnected.json()) == (401, {"detail": "Authentication credentials were not "
+                                                                             "provided."})
+
+
 @pytest.mark.parametrize(
     ("authorization", "body"),
     [(None, {"detail": "Authentication credentials were not provided."}),

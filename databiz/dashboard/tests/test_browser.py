@@ -238,3 +238,37 @@ def test_the_dashboard_shows_a_change_from_the_stream_within_3_seconds_without_p
     expect(page.locator("#running-count")).to_have_text("0")
     context.close()
     assert ("/api/v2/jobs/stream" in requested, "/api/v2/jobs/active" in requested) == (True, False)
+
+
+def test_a_refused_stream_is_polled_meanwhile_and_tried_again(browser, asgi_server, people, rows, settings):
+    settings.JOBS_STREAM_MAX_PER_USER = 0  # every stream refused: 429
+    settings.JOBS_STREAM_RETRY = datetime.timedelta(seconds=1)
+    rows(people[0], original_filename="sales.csv", status="new")
+    context = browser.new_context()
+    page = context.new_page()
+    requested = []
+    page.on("request", lambda request: requested.append(urlsplit(request.url).path))
+    sign_in(page, asgi_server)
+    expect(page.locator("#status-line")).to_have_text(re.compile(r"^Updated "))  # polled
+
+    settings.JOBS_STREAM_MAX_PER_USER = 5
+    expect(page.locator("#status-line")).to_have_text(re.compile(r"^Live, updated "), timeout=8000)
+    polls = requested.count("/api/v2/jobs/active")
+    page.wait_for_timeout(1500)
+    context.close()
+
+    assert (polls >= 1, requested.count("/api/v2/jobs/active")) == (True, polls)  # no polling once it streams
+
+
+def test_a_sign_out_elsewhere_reaches_a_streaming_page(browser, asgi_server, people, rows, settings):
+    settings.JOBS_STREAM_SESSION_RECHECK = datetime.timedelta(seconds=1)
+    settings.JOBS_STREAM_RETRY = datetime.timedelta(seconds=0.2)
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, asgi_server)
+    expect(page.locator("#status-line")).to_have_text(re.compile(r"^Live, updated "))
+
+    Session.objects.all().delete()  # signed out in another tab
+
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=(/|%2F)$"), timeout=8000)
+    context.close()

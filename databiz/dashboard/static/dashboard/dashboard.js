@@ -1,6 +1,7 @@
 // The reference client of the jobs API: what the frontend's useBackgroundJobs hook should do.
 // It listens to GET /api/v2/jobs/stream (Server-Sent Events, the session cookie) when the server streams, and polls
-// GET /api/v2/jobs/active when it does not (a 503 or any other refusal of the stream). Polling: one request at a time; the next is scheduled only when the last one settled. Paused while the tab is hidden,
+// GET /api/v2/jobs/active when it does not (a 503 or any other refusal of the stream), trying the stream again later.
+// Polling: one request at a time; the next is scheduled only when the last one settled. Paused while the tab is hidden,
 // refreshed at once when it is shown. Sends If-None-Match, follows X-Poll-Interval, backs off with jitter on
 // errors (honouring Retry-After), and sends the user to the login page on 401.
 (function () {
@@ -12,6 +13,10 @@
   const loginUrl = widget.dataset.loginUrl;
   const baseInterval = Number(widget.dataset.pollInterval) * 1000;
   const maxBackoff = 5 * 60 * 1000;
+  // After the stream was refused (a deploy's 503, a 429), it is tried again after JOBS_STREAM_RETRY, then less and
+  // less often.
+  const streamRetry = Math.max(Number(widget.dataset.streamRetry) * 1000, 100) || 5000;
+  const maxStreamRetry = 10 * 60 * 1000;
   const badge = document.getElementById("running-count");
   const statusLine = document.getElementById("status-line");
   const emptyState = document.getElementById("empty-state");
@@ -24,6 +29,7 @@
   let failures = 0;
   let timer = null;
   let inFlight = false;
+  let streamRefusals = 0;
 
   class HttpError extends Error {
     constructor(response) {
@@ -94,7 +100,7 @@
 
   function schedule(delay) {
     clearTimeout(timer);
-    if (!document.hidden) {
+    if (!document.hidden && !source) {
       timer = setTimeout(poll, delay);
     }
   }
@@ -148,6 +154,7 @@
     }
     source = new EventSource(streamUrl, { withCredentials: true });
     source.addEventListener("jobs", (event) => {
+      streamRefusals = 0;
       jobs = JSON.parse(event.data);
       etag = event.lastEventId;
       render(null);
@@ -158,10 +165,20 @@
       window.location.assign(`${loginUrl}?next=${encodeURIComponent(window.location.pathname)}`);
     });
     source.addEventListener("error", () => {
-      if (source.readyState === EventSource.CLOSED) {
-        source = null;
-        poll();
+      if (source.readyState === EventSource.CONNECTING) {
+        // The connection dropped (a restart, the network): the browser reconnects by itself.
+        setStatus("Reconnecting…", true);
+        return;
       }
+      // Refused: poll meanwhile, and try the stream again later.
+      source = null;
+      streamRefusals += 1;
+      setTimeout(() => {
+        if (!source && listen()) {
+          clearTimeout(timer);
+        }
+      }, Math.min(streamRetry * 2 ** (streamRefusals - 1), maxStreamRetry));
+      poll();
     });
     return true;
   }
