@@ -83,7 +83,7 @@ def _number(name, default, parse, kind, minimum, maximum):
     return number
 
 
-def _seconds(duration):
+def _duration_words(duration):
     """Return a bound in the largest whole unit: "365 days", "1 hour", "0.1 s"."""
     seconds = duration.total_seconds()
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
@@ -105,7 +105,7 @@ def env_duration(name, default, *, minimum=None, maximum=None):
         duration = None
     if duration is None or not _within(duration, minimum, maximum):
         raise _refuse(name, value, 'a duration: seconds ("3600"), "HH:MM:SS" or ISO 8601 ("PT1H")'
-                      + _bounds(minimum, maximum, _seconds))
+                      + _bounds(minimum, maximum, _duration_words))
     return duration
 
 

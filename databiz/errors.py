@@ -33,12 +33,15 @@ def database_unavailable_body(exc):
     return {"detail": UNAVAILABLE, "code": "database_unavailable"}
 
 
+def unavailable_response(body):
+    """Return a 503 JSON answer with `Retry-After`: the caller may well try again shortly."""
+    return JsonResponse(body, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def database_unavailable_response(exc):
     """Log a database error and return the 503 JSON answer with `Retry-After`."""
     logger.error("Database error while answering: %s", exc.__class__.__name__, exc_info=exc)
-    return JsonResponse(
-        database_unavailable_body(exc), status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
-    )
+    return unavailable_response(database_unavailable_body(exc))
 
 
 # What a request Django refuses to read is told (the messages of other SuspiciousOperations may name a host or a
@@ -63,10 +66,7 @@ def api_exception_handler(exc, context):
         return database_unavailable_response(exc)
     if response is None and isinstance(exc, RedisError):
         logger.error("The shared cache cannot be reached: %s", exc.__class__.__name__, exc_info=exc)
-        return JsonResponse(
-            {"detail": CACHE_UNAVAILABLE, "code": "cache_unavailable"}, status=503,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+        return unavailable_response({"detail": CACHE_UNAVAILABLE, "code": "cache_unavailable"})
     if response is None and isinstance(exc, SuspiciousOperation):
         logging.getLogger(f"django.security.{exc.__class__.__name__}").error(str(exc))
         response = Response(bad_request_body(exc), status=400)

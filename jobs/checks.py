@@ -12,7 +12,7 @@ from rest_framework_simplejwt.backends import ALLOWED_ALGORITHMS
 from . import conf
 from .authentication import EXTERNAL, auth_mode, jwt_settings
 from .models import Dataset, JobStatus
-from .stream import CHANNEL_NAME, CHANNEL_RULE
+from .stream import channel_problem
 from .table import datasets_table_problems
 
 # RFC 7518 §3.2: an HMAC key at least as long as the hash, 256 bits for HS256.
@@ -50,11 +50,8 @@ def check_jobs_settings(app_configs=None, **kwargs):
     if conf.max_results() < 1:
         errors.append(checks.Error("JOBS_MAX_RESULTS must be at least 1.", id="jobs.E003"))
     channel = conf.stream_notify_channel()
-    if channel and not CHANNEL_NAME.fullmatch(channel):
-        errors.append(checks.Error(
-            f"JOBS_STREAM_NOTIFY_CHANNEL={channel!r} is not a plain PostgreSQL identifier.", hint=CHANNEL_RULE,
-            id="jobs.E004",
-        ))
+    if channel and (problem := channel_problem(channel)) is not None:
+        errors.append(checks.Error(f"JOBS_STREAM_NOTIFY_CHANNEL: {problem}", id="jobs.E004"))
     return errors
 
 

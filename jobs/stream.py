@@ -371,11 +371,19 @@ CHANNEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 CHANNEL_RULE = "letters, digits and _, not starting with a digit, at most 63 characters"
 
 
+def channel_problem(channel):
+    """Return why `channel` cannot be the trigger's channel, or None when it is a plain PostgreSQL identifier."""
+    if CHANNEL_NAME.fullmatch(channel):
+        return None
+    return f"The channel {channel!r} is not a plain PostgreSQL identifier ({CHANNEL_RULE})."
+
+
 def notify_sql(channel):
     """Return the trigger SQL that notifies `channel` with the owners (before and after) of every changed dataset."""
-    if not CHANNEL_NAME.fullmatch(channel):
-        raise ValueError(f"The channel {channel!r} is not a plain PostgreSQL identifier ({CHANNEL_RULE}).")
-    return NOTIFY_SQL.format(function="databiz_jobs_notify", channel_literal="'" + channel.replace("'", "''") + "'")
+    if (problem := channel_problem(channel)) is not None:
+        raise ValueError(problem)
+    # A plain identifier needs no quoting inside the string literal.
+    return NOTIFY_SQL.format(function="databiz_jobs_notify", channel_literal=f"'{channel}'")
 
 
 def refresh(listings, previous=None):

@@ -578,11 +578,10 @@ def test_a_channel_that_is_no_plain_identifier_is_refused(channel, settings):
     with pytest.raises(CommandError) as error:
         run_command("jobs_notify_sql")
 
-    assert str(error.value) == (
-        f"The channel {channel!r} is not a plain PostgreSQL identifier (letters, digits and _, not starting with a "
-        "digit, at most 63 characters)."
-    )
-    assert [e.id for e in check_jobs_settings()] == ["jobs.E004"]
+    message = (f"The channel {channel!r} is not a plain PostgreSQL identifier (letters, digits and _, not starting "
+               "with a digit, at most 63 characters).")
+    assert str(error.value) == message
+    assert [(e.id, e.msg) for e in check_jobs_settings()] == [("jobs.E004", f"JOBS_STREAM_NOTIFY_CHANNEL: {message}")]
 
 
 @pytest.mark.postgresql
