@@ -135,6 +135,34 @@ def env_networks(name, default):
     return networks
 
 
+# An origin as a browser's Origin header sends it: a scheme, a host, a port; never a path, a "*" or "null".
+ORIGIN = re.compile(r"(https?)://([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::([0-9]{1,5}))?", re.IGNORECASE)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(text):
+    """Return `text` as browsers write an origin (lower case, no default port), or None when it is not one."""
+    match = ORIGIN.fullmatch(text)
+    if match is None:
+        return None
+    scheme, host, port = match[1].lower(), match[2].lower(), int(match[3] or DEFAULT_PORTS[match[1].lower()])
+    if not 0 < port < 65536:
+        return None
+    return f"{scheme}://{host}" + ("" if port == DEFAULT_PORTS[scheme] else f":{port}")
+
+
+def env_origins(name, default):
+    """Read a comma-separated list of origins ("https://app.databiz.example,http://localhost:5173"), each written as
+    browsers send it: an origin written otherwise ("HTTPS://App.example:443") would never match."""
+    origins = env_list(name, default)
+    written = [_origin(origin) for origin in origins]
+    if None in written:
+        accepts = ('origins, comma-separated, each scheme://host[:port] with no path '
+                   '("https://app.databiz.example,http://localhost:5173")')
+        raise _refuse(name, ",".join(origins), accepts)
+    return written
+
+
 def env_list(name, default):
     """Read a comma-separated list; blank items are dropped."""
     value = _raw(name)

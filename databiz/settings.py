@@ -2,6 +2,7 @@
 from datetime import timedelta
 from pathlib import Path
 
+from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from databiz.env import (
@@ -14,6 +15,7 @@ from databiz.env import (
     env_json_object,
     env_list,
     env_networks,
+    env_origins,
     env_rate,
     env_str,
     env_text_or_file,
@@ -62,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -77,6 +80,9 @@ MIDDLEWARE = [
     # Outermost, so they see every answer, redirects and errors included.
     "databiz.middleware.RequestMetricsMiddleware",
     "databiz.middleware.ApiRequestLogMiddleware",
+    # Before anything else that can answer: the HTTPS redirect would answer a preflight with a 301, which browsers
+    # take as a failed preflight. After the two above, so that preflights are counted and logged too.
+    "corsheaders.middleware.CorsMiddleware",
     "databiz.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -269,6 +275,27 @@ if AUTH_MODE == "external":
 JWKS_TIMEOUT = env_duration("JWKS_TIMEOUT", timedelta(seconds=3), minimum=timedelta(milliseconds=100), maximum=MINUTE)
 JWKS_MIN_REFRESH = env_duration("JWKS_MIN_REFRESH", timedelta(minutes=1), minimum=timedelta(0), maximum=DAY)
 JWKS_MAX_AGE = env_duration("JWKS_MAX_AGE", timedelta(minutes=5), minimum=SECOND, maximum=DAY)
+
+# CROSS-ORIGIN REQUESTS (README, "Cross-origin use (CORS)"; django-cors-headers reads these at request time)
+
+# The frontends served from another origin ("https://app.databiz.example", a dev server "http://localhost:5173");
+# empty: same origin only, and no CORS header at all.
+CORS_ALLOWED_ORIGINS = env_origins("CORS_ALLOWED_ORIGINS", [])
+# The API only; the admin, the dashboard and the probes are never read cross-origin.
+CORS_URLS_REGEX = r"^/api/"
+# GET for the list and the stream, POST for the token endpoints: the API has no other method.
+CORS_ALLOW_METHODS = ("GET", "OPTIONS", "POST")
+# Conditional polls (If-None-Match) and a fetch-based stream's reconnection (Last-Event-ID) send headers that are not
+# CORS-safelisted; `authorization` is among corsheaders' defaults.
+CORS_ALLOW_HEADERS = (*default_headers, "if-none-match", "last-event-id")
+# What the frontend reads beyond the safelisted headers: the poll hints, the ETag it sends back, a 429's or 503's wait.
+CORS_EXPOSE_HEADERS = ("ETag", "X-Poll-Interval", "X-Jobs-Running", "X-Jobs-Truncated", "Retry-After")
+# Bearer tokens need no cookie; only a cross-origin native EventSource (which cannot send Authorization) needs the
+# session cookie, and so credentials.
+CORS_ALLOW_CREDENTIALS = env_bool("CORS_ALLOW_CREDENTIALS", False)
+# Seconds a browser keeps a preflight: one per URL every 10 minutes, not one before each 10-second poll (Chromium
+# caps it at 2 hours anyway).
+CORS_PREFLIGHT_MAX_AGE = 600
 
 # OPENAPI (schema at /api/v2/schema, Swagger UI at /api/v2/docs, assets served from this service)
 
