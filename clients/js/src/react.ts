@@ -1,0 +1,55 @@
+// @databiz/jobs-client/react: useBackgroundJobs, a drop-in for the frontend's hook of that name, and a provider
+// through which every component of a page shares one client, so one connection.
+import { createContext, createElement, useContext, useState, useSyncExternalStore, type ReactNode } from "react";
+
+import { createJobsClient, type JobsClient } from "./client.js";
+import type { BackgroundJob, JobsClientOptions, JobsError, JobsState } from "./types.js";
+
+export * from "./index.js";
+
+const ClientContext = createContext<JobsClient | null>(null);
+
+export type JobsClientProviderProps = { children?: ReactNode } & (
+  | { client: JobsClient; options?: never }
+  | { options: JobsClientOptions; client?: never }
+);
+
+/** Share one client (one connection) with every useBackgroundJobs() below: a client made elsewhere, or options. */
+export function JobsClientProvider({ client, options, children }: JobsClientProviderProps) {
+  const [own] = useState(() => client ?? createJobsClient(options));
+  return createElement(ClientContext.Provider, { value: client ?? own }, children);
+}
+
+export interface BackgroundJobsResult {
+  jobs: readonly BackgroundJob[];
+  runningCount: number;
+  /** True until the first answer (or the first error). */
+  isLoading: boolean;
+  error: JobsError | null;
+  mode: JobsState["mode"];
+  truncated: boolean | null;
+  updatedAt: Date | null;
+  /** Ask again now (after a sign-in, say). */
+  refresh: () => void;
+}
+
+/**
+ * The signed-in user's jobs, kept up to date: the provider's client, or (without a provider) one of this
+ * component's own made from `options` when it mounts. The connection closes when the last user unmounts.
+ */
+export function useBackgroundJobs(options?: JobsClientOptions): BackgroundJobsResult {
+  const shared = useContext(ClientContext);
+  const [own] = useState(() => (shared ? null : createJobsClient(options)));
+  const client = shared ?? own!;
+  const state = useSyncExternalStore(client.subscribe, client.getState, client.getState);
+  return {
+    jobs: state.jobs,
+    runningCount: state.runningCount,
+    isLoading: state.updatedAt === null && state.error === null,
+    error: state.error,
+    mode: state.mode,
+    truncated: state.truncated,
+    updatedAt: state.updatedAt,
+    refresh: client.refresh,
+  };
+}
