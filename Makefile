@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint serve bench
+.PHONY: run test lint serve bench client-types
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,13 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# The JS client's dependencies, exactly as its committed lockfile says.
+JS := clients/js
+$(JS)/node_modules/.installed: $(JS)/package-lock.json
+	@scripts/ensure-node
+	cd $(JS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Development server on the embedded SQLite database (or DATABASE_URL), with demo data: uvicorn over
@@ -45,14 +52,21 @@ run: $(VENV)/.runtime
 	  $(RUN_SERVER); \
 	fi
 
-# The whole suite, on SQLite by default or on the database DATABASE_URL names.
+# The whole suite, on SQLite by default or on the database DATABASE_URL names: the JS client's type check, unit tests
+# and size budget, its build (the package, the dashboard's script, the browser tests' example page), then pytest.
 # Tests speak plain HTTP to the test client, as a pod behind the TLS proxy does.
 test: export DJANGO_SECRET_KEY ?= insecure-key-for-the-test-suite-only-0123456789
 test: export DJANGO_SECURE_SSL_REDIRECT ?= 0
 test: export DATABIZ_DEMO ?= 1
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(JS)/node_modules/.installed
 	@scripts/ensure-chromium
+	cd $(JS) && npm test --silent && npm run --silent size && npm run --silent build
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# After a change of the API: the OpenAPI schema the JS client is typed from, and its types (both committed).
+client-types: $(VENV)/.runtime $(JS)/node_modules/.installed
+	DJANGO_SECRET_KEY=schema-only $(BIN)/python manage.py spectacular --format openapi-json --file $(JS)/openapi.json
+	cd $(JS) && npm run --silent generate
 
 lint: $(VENV)/.dev
 	$(BIN)/flake8

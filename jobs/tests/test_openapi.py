@@ -1,10 +1,16 @@
+import json
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from drf_spectacular.validation import validate_schema
 
 pytestmark = pytest.mark.django_db
 
 SCHEMA = "/api/v2/schema?format=json"
+# The schema the JS client's types are generated from (clients/js: openapi-typescript), committed beside them.
+CLIENT_SCHEMA = Path(settings.BASE_DIR) / "clients" / "js" / "openapi.json"
 
 
 def resolve(schema, node):
@@ -29,6 +35,11 @@ def test_schema_is_valid_openapi_and_describes_background_job_as_the_frontend_ty
     assert set(job) == {"id", "type", "status", "progress", "filename", "started_at", "finished_at", "error",
                         "remaining_seconds"}
     assert (job["remaining_seconds"]["type"], job["remaining_seconds"]["minimum"]) == ("integer", 0)
+
+
+def test_the_js_clients_schema_is_the_services_schema(client):
+    """The frontend's types are made from clients/js/openapi.json: after a change of the API, `make client-types`."""
+    assert json.loads(CLIENT_SCHEMA.read_text()) == client.get(SCHEMA).json()
 
 
 def test_schema_describes_the_errors_and_the_bearer_scheme(client):

@@ -1,54 +1,22 @@
 """The dashboard in a real browser: Debian's Chromium driven by Playwright against a live server."""
 import datetime
-import os
 import re
-import threading
-import time
-import uuid
 from pathlib import Path
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.db import connections, router
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from databiz import asgi
-from jobs import stream
 from jobs.models import Dataset
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 PASSWORD = "correct-horse-battery"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's Chromium; a machine without it fails here, it never skips."""
-    # Playwright's sync API runs an event loop in this thread, which Django's ORM takes for an async context; the
-    # ORM calls of these tests are synchronous all the same. Allowed for this module's tests only.
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def fast_polling(settings):
-    """Poll twice a second, and let the server's hint say the same, instead of waiting 10 s between polls."""
-    settings.DASHBOARD_POLL_INTERVAL = 0.5
-    settings.JOBS_POLL_INTERVAL = datetime.timedelta(seconds=0.5)
-    settings.JOBS_IDLE_POLL_INTERVAL = datetime.timedelta(seconds=0.5)
 
 
 @pytest.fixture
@@ -58,57 +26,12 @@ def people(transactional_db):
 
 
 @pytest.fixture
-def rows(people):
-    """Insert datasets for alice and bob, and remove them afterwards: flush skips the unmanaged table."""
-    using = router.db_for_read(Dataset)
-    inserted = []
-
-    def insert(owner, **fields):
-        now = timezone.now()
-        fields = {"name": "x", "created_at": now - datetime.timedelta(minutes=3), "updated_at": now, **fields}
-        dataset = Dataset(id=uuid.uuid4(), created_by=owner.pk, **fields)
-        Dataset._base_manager.using(using).bulk_create([dataset])
-        inserted.append(dataset)
-        return dataset
-
-    yield insert
-    with connections[using].cursor() as cursor:
-        cursor.execute("DELETE FROM datasets")
-
-
-@pytest.fixture
 def page(browser, live_server, fast_polling):
     context = browser.new_context(viewport={"width": 1000, "height": 800})
     page = context.new_page()
     page.set_default_timeout(8000)
     yield page
     context.close()
-
-
-@pytest.fixture
-def asgi_server(transactional_db, monkeypatch):
-    """The project as `make run` serves it (databiz/asgi.py under uvicorn, the stream included), in a thread.
-
-    Django's live server is WSGI, where the stream answers 503 and the dashboard polls. The thread shares the test
-    database as the live server's does; the streams get a hub of their own.
-    """
-    monkeypatch.setattr(stream, "HUB", stream.StreamHub())
-    config = uvicorn.Config(ASGIStaticFilesHandler(asgi.application), host="127.0.0.1", port=0, lifespan="on",
-                            log_level="warning", timeout_graceful_shutdown=2)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield SimpleNamespace(url=f"http://127.0.0.1:{port}")
-    server.should_exit = True
-    thread.join(10)
-    # The streams' database thread and the WSGI requests' thread outlive the test; their connections must not.
-    for executor in (stream.DATABASE_THREAD, stream.NAMED_USERS_THREAD, asgi.django_wsgi.executor):
-        executor.submit(connections.close_all).result()
 
 
 def sign_in(page, live_server, username="alice"):
