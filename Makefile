@@ -60,6 +60,7 @@ test: export DJANGO_SECURE_SSL_REDIRECT ?= 0
 test: export DATABIZ_DEMO ?= 1
 test: $(VENV)/.dev $(JS)/node_modules/.installed
 	@scripts/ensure-chromium
+	@scripts/ensure-node
 	cd $(JS) && npm test --silent && npm run --silent size && npm run --silent build
 	$(BIN)/pytest $(PYTEST_ARGS)
 

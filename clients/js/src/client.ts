@@ -26,8 +26,12 @@ const INITIAL_STATE: JobsState = {
   updatedAt: null,
 };
 
-// What tokenOrWait() answers when the only token at hand is the one the server refused.
+// What tokenOrWait() answers when the only token at hand is the one the server refused, or getToken() failed.
 const WAIT = Symbol("wait for new credentials");
+const NO_TOKEN = Symbol("getToken() failed");
+
+// A subscriber's error is reported, never allowed to stop the client or keep the state from the other subscribers.
+const report = (error: unknown) => (globalThis.reportError ?? console.error)(error);
 
 function countRunning(jobs: readonly BackgroundJob[]): number {
   return jobs.filter((job) => job.status === "running").length;
@@ -55,7 +59,7 @@ export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let inFlight: AbortController | null = null; // the one request open now, a poll or the stream
   let etag: string | null = null; // the tag of the list held: If-None-Match, Last-Event-ID
-  let notBefore = 0; // no request before this moment (Retry-After, backoff), even when the page is shown again
+  let serverWaitUntil = 0; // no request before this moment (Retry-After, backoff), even when the page is shown again
   let pollFailures = 0;
   let streamRefusals = 0;
   let streamWaitMs = options.streamRetryMs ?? 5_000; // the server's `retry:` hint once it sent one
@@ -64,7 +68,13 @@ export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
 
   function update(patch: Partial<JobsState>) {
     state = { ...state, ...patch };
-    for (const listener of [...listeners]) listener(state);
+    for (const listener of [...listeners]) {
+      try {
+        listener(state);
+      } catch (error) {
+        report(error);
+      }
+    }
   }
 
   function fail(error: JobsError) {
@@ -77,25 +87,30 @@ export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
 
   function wait(ms: number) {
     clearTimeout(timer);
-    notBefore = Date.now() + ms;
     if (started && !hidden()) timer = setTimeout(next, ms);
+  }
+
+  /** Wait `ms` because the server asked for it (Retry-After) or failed (backoff): nothing is sent sooner. */
+  function holdOff(ms: number) {
+    serverWaitUntil = Date.now() + ms;
+    wait(ms);
   }
 
   /** Open the stream if it may be tried now, else poll; nothing while hidden, stopped or a request is open. */
   function next() {
     clearTimeout(timer);
     if (!started || hidden() || inFlight) return;
-    void (Date.now() >= streamAt ? openStream() : pollOnce());
+    (Date.now() >= streamAt ? openStream() : pollOnce()).catch(report);
   }
 
   /** The token to send (null: the cookie), or WAIT while the only one at hand is the one the server refused. */
-  async function tokenOrWait(): Promise<string | null | typeof WAIT> {
+  async function tokenOrWait(): Promise<string | null | typeof WAIT | typeof NO_TOKEN> {
     let token: string | null = null;
     if (getToken) {
       try {
         token = (await getToken()) ?? null;
       } catch {
-        return WAIT;
+        return NO_TOKEN;
       }
     }
     if (refused && (!getToken || token === refused.token)) return WAIT;
@@ -109,8 +124,9 @@ export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
     inFlight = controller;
     const token = await tokenOrWait();
     if (inFlight !== controller) return null; // stopped or hidden meanwhile
-    if (token === WAIT) {
+    if (token === WAIT || token === NO_TOKEN) {
       inFlight = null;
+      if (token === NO_TOKEN) fail({ reason: "token", status: null, retryAt: Date.now() + pollIntervalMs });
       // A cookie's 401 waits for refresh(); a token source is asked again at the poll interval.
       if (getToken) wait(pollIntervalMs);
       return null;
@@ -148,7 +164,8 @@ export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
         update({
           jobs,
           runningCount: runningCount ?? countRunning(jobs),
-          truncated,
+          // A 304 without the header leaves the list, so whether it was cut, as it was.
+          truncated: truncated ?? (outcome.kind === "unchanged" ? state.truncated : null),
           mode: "polling",
           error: null,
           updatedAt: new Date(),
@@ -161,11 +178,13 @@ export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
       case "failed":
         pollFailures += 1;
         delay = pollBackoff(pollFailures, pollIntervalMs, outcome.retryAfterMs);
-        fail({ reason: outcome.status === null ? "network" : "http", status: outcome.status, retryAt: Date.now() + delay });
+        serverWaitUntil = Date.now() + delay;
+        fail({ reason: outcome.status === null ? "network" : "http", status: outcome.status, retryAt: serverWaitUntil });
         break;
     }
-    // The next poll, or the stream's next try if that comes first.
-    wait(Math.max(0, Math.min(delay, streamAt - Date.now())));
+    // The next poll, or the stream's next try if that comes first; never before the server's wait is over.
+    const now = Date.now();
+    wait(Math.max(serverWaitUntil - now, Math.min(delay, streamAt - now), 0));
   }
 
   async function openStream() {
@@ -176,11 +195,11 @@ export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
       etag,
       {
         onOpen() {
-          streamRefusals = 0;
           pollFailures = 0;
           update({ mode: "stream", error: null });
         },
         onJobs(jobs, id) {
+          streamRefusals = 0; // a stream that delivers, not merely one that opened
           etag = id;
           update({ jobs, runningCount: countRunning(jobs), truncated: null, updatedAt: new Date() });
         },
@@ -193,17 +212,22 @@ export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
     if (!settle(request)) return;
     switch (outcome.kind) {
       case "closed":
-      case "dropped":
         return wait(streamWaitMs); // as an EventSource does: reconnect after the server's retry hint
+      case "dropped":
+        fail({ reason: "network", status: null, retryAt: Date.now() + streamWaitMs });
+        return wait(streamWaitMs);
       case "reauthenticate":
         return next(); // getToken() is asked for a fresh token on the way
       case "unauthorized":
         return unauthorized(request);
       case "refused":
+      case "broken": {
         // Poll meanwhile; try the stream again after Retry-After (or the retry hint), then twice as long each time.
         streamRefusals += 1;
-        streamAt = Date.now() + streamRetry(streamRefusals, outcome.retryAfterMs ?? streamWaitMs);
+        const retryAfterMs = outcome.kind === "refused" ? outcome.retryAfterMs : null;
+        streamAt = Date.now() + streamRetry(streamRefusals, retryAfterMs ?? streamWaitMs);
         return next();
+      }
       case "aborted":
         return;
     }
@@ -219,7 +243,7 @@ export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
     if (hidden()) return pause();
     // Shown again: ask at once, unless the server asked for a wait that is not over.
     clearTimeout(timer);
-    timer = setTimeout(next, Math.max(0, notBefore - Date.now()));
+    timer = setTimeout(next, Math.max(0, serverWaitUntil - Date.now()));
   }
 
   function start() {
@@ -248,8 +272,9 @@ export function createJobsClient(options: JobsClientOptions = {}): JobsClient {
     },
     getState: () => state,
     refresh() {
-      refused = null;
-      notBefore = 0;
+      // A cookie may have changed (a sign-in); a refused token stays refused: only a new one from getToken() is sent.
+      if (!getToken) refused = null;
+      serverWaitUntil = 0;
       if (started && !inFlight) next();
     },
   };

@@ -30,9 +30,15 @@ export function requestHeaders(accept: string, token: string | null, extra: Reco
   return headers;
 }
 
-/** A header holding seconds (Retry-After, X-Poll-Interval), in milliseconds; null when absent or not a number. */
+/**
+ * A header holding a wait (X-Poll-Interval, Retry-After), in milliseconds: seconds, or for Retry-After an HTTP date
+ * as proxies send it; null when absent or unreadable.
+ */
 export function secondsHeader(headers: Headers, name: string): number | null {
-  const value = headers.get(name);
-  const seconds = value === null || value.trim() === "" ? NaN : Number(value);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : null;
+  const value = headers.get(name)?.trim();
+  if (!value) return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : null;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
 }

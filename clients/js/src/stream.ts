@@ -17,12 +17,26 @@ export interface StreamHandlers {
 export type StreamOutcome =
   | { kind: "closed" } // the server ended the stream (a deploy, a session's recheck): come back after `retry:`
   | { kind: "dropped" } // the connection broke, or fell silent past the watchdog
+  | { kind: "broken" } // the server sent an event that is not a list of jobs: not a stream to rely on
   | { kind: "reauthenticate" } // the token expired: connect again with a fresh one
   | { kind: "unauthorized" }
   | { kind: "refused"; status: number | null; retryAfterMs: number | null }
   | { kind: "aborted" };
 
 class Reauthenticate extends Error {}
+class BrokenEvent extends Error {}
+
+/** The list an `event: jobs` carries; anything else is a BrokenEvent. */
+function jobsOf(data: string): BackgroundJob[] {
+  let jobs: unknown;
+  try {
+    jobs = JSON.parse(data);
+  } catch {
+    throw new BrokenEvent();
+  }
+  if (!Array.isArray(jobs)) throw new BrokenEvent();
+  return jobs as BackgroundJob[];
+}
 
 /**
  * Open the stream and follow it until it is over; never throws. `lastEventId` is sent as Last-Event-ID, so that a
@@ -61,7 +75,7 @@ export async function stream(
     handlers.onOpen();
     const parser = createParser({
       onEvent(event) {
-        if (event.event === "jobs") handlers.onJobs(JSON.parse(event.data) as BackgroundJob[], event.id ?? null);
+        if (event.event === "jobs") handlers.onJobs(jobsOf(event.data), event.id ?? null);
         if (event.event === "reauthenticate") throw new Reauthenticate();
       },
       onRetry: handlers.onRetry,
@@ -76,6 +90,7 @@ export async function stream(
     }
   } catch (error) {
     if (error instanceof Reauthenticate) return { kind: "reauthenticate" };
+    if (error instanceof BrokenEvent) return { kind: "broken" };
     if (request.signal.aborted) return { kind: "aborted" };
     // No answer at all (the server is down, or silent past the watchdog) is a refusal; a break after it, a drop.
     return opened ? { kind: "dropped" } : { kind: "refused", status: null, retryAfterMs: null };

@@ -14,14 +14,18 @@ export interface JobFilters {
 
 /**
  * How the jobs are kept up to date: `stream` over an open Server-Sent Events stream, `polling` by polls that the
- * server answers, `offline` while nothing answers (a network error, a 5xx, a 429, a 401): the last jobs stay shown
- * and the client tries again.
+ * server answers, `offline` while nothing answers (a network error, a 5xx, a 429, a 401, a dropped stream): the
+ * last jobs stay shown and the client tries again.
  */
 export type Mode = "stream" | "polling" | "offline";
 
-/** Why the last request failed, and when the client tries again (epoch milliseconds; null: not by itself). */
+/**
+ * Why the last request failed (`network`: no answer; `http`: an error status, or an answer that is not a list;
+ * `unauthorized`: a 401; `token`: getToken() threw), and when the client tries again (epoch milliseconds; null: not
+ * by itself).
+ */
 export interface JobsError {
-  reason: "network" | "http" | "unauthorized";
+  reason: "network" | "http" | "unauthorized" | "token";
   status: number | null;
   retryAt: number | null;
 }

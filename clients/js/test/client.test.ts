@@ -45,11 +45,41 @@ test("shares one connection among its subscribers, and tells each of them every 
   expect(first).toHaveBeenLastCalledWith(jobs.getState());
 });
 
-test("keeps the same state object until something changes", async () => {
+test("getState() is the state the listeners were last told, the same object until something changes", async () => {
   const jobs = client();
-  const before = jobs.getState();
+  const told: unknown[] = [];
+  jobs.subscribe((state) => told.push(state));
+  await vi.advanceTimersByTimeAsync(0);
+  server.streams[0]!.jobs([RUNNING], '"e1"');
+  await vi.advanceTimersByTimeAsync(0);
+  const last = jobs.getState();
 
-  expect(jobs.getState()).toBe(before);
+  server.streams[0]!.send(": heartbeat\n\n");
+  await vi.advanceTimersByTimeAsync(15_000);
+
+  expect([jobs.getState() === last, told.at(-1) === last, told.length]).toEqual([true, true, 2]);
+});
+
+test("a subscriber that throws is reported, and neither stops the client nor the other subscribers", async () => {
+  const reported = vi.spyOn(console, "error").mockImplementation(() => {});
+  vi.stubGlobal("reportError", undefined);
+  const jobs = client();
+  const other = vi.fn();
+  jobs.subscribe(() => {
+    throw new Error("a bug in a component");
+  });
+  jobs.subscribe(other);
+  await vi.advanceTimersByTimeAsync(0);
+  server.streams[0]!.jobs([RUNNING], '"e1"');
+  await vi.advanceTimersByTimeAsync(0);
+
+  expect(other.mock.calls.map(([state]) => state.jobs)).toEqual([[], [RUNNING]]);
+  expect(reported.mock.calls.map(([error]) => (error as Error).message)).toEqual([
+    "a bug in a component",
+    "a bug in a component",
+  ]);
+  expect([server.calls.length, server.calls[0]!.signal.aborted]).toEqual([1, false]);
+  vi.unstubAllGlobals();
 });
 
 test("the last unsubscribe aborts the connection and stops listening to the page", async () => {
@@ -63,8 +93,10 @@ test("the last unsubscribe aborts the connection and stops listening to the page
   expect([server.calls[0]!.signal.aborted, page.listenerCount]).toEqual([false, 1]);
 
   stopSecond();
+  await vi.advanceTimersByTimeAsync(0);
+  expect([server.calls[0]!.signal.aborted, page.listenerCount, vi.getTimerCount()]).toEqual([true, 0, 0]);
   await vi.advanceTimersByTimeAsync(600_000);
-  expect([server.calls[0]!.signal.aborted, page.listenerCount, server.calls.length]).toEqual([true, 0, 1]);
+  expect(server.calls.length).toBe(1);
 });
 
 test("an unsubscribe followed at once by a subscribe (React's StrictMode) keeps the connection", async () => {

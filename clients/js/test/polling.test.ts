@@ -99,6 +99,19 @@ test("rule 2: makes no request while the page is hidden, and polls at once when 
   expect(polls().map((call) => call.at)).toEqual([0, 121_000]);
 });
 
+test("rule 2: a page shown again polls at once, without waiting for the poll interval", async () => {
+  server.on(ACTIVE, () => json([]));
+  start();
+  await vi.advanceTimersByTimeAsync(1_000);
+
+  page.setHidden(true);
+  await vi.advanceTimersByTimeAsync(2_000);
+  page.setHidden(false);
+  await vi.advanceTimersByTimeAsync(0);
+
+  expect(polls().map((call) => call.at)).toEqual([0, 3_000]);
+});
+
 test("rule 2: a page hidden from the start makes no request until it is shown", async () => {
   server.on(ACTIVE, () => json([]));
   page.hidden = true;
@@ -211,6 +224,17 @@ test("rule 6: never polls sooner than Retry-After, on a 429 as on a 503", async 
   expect(polls().map((c) => c.at)).toEqual([0, 120_000, 240_000]);
 });
 
+test("rule 6: reads a Retry-After given as an HTTP date, as proxies send it", async () => {
+  let call = 0;
+  const inTwoMinutes = new Date(120_000).toUTCString();
+  server.on(ACTIVE, () => (++call === 1 ? json({ detail: "x" }, 503, { "Retry-After": inTwoMinutes }) : json([])));
+
+  start();
+  await vi.advanceTimersByTimeAsync(120_000);
+
+  expect(polls().map((c) => c.at)).toEqual([0, 120_000]);
+});
+
 test("rule 6: a page shown again during a Retry-After wait still waits it out", async () => {
   let call = 0;
   server.on(ACTIVE, () => (++call === 1 ? json({ detail: "x" }, 429, { "Retry-After": "60" }) : json([])));
@@ -255,6 +279,54 @@ test("rule 7: a new token from getToken resumes", async () => {
   ]);
   expect(onUnauthorized).toHaveBeenCalledTimes(1);
   expect(states.at(-1)).toMatchObject({ jobs: [RUNNING], mode: "polling", error: null });
+});
+
+test("rule 7: refresh() after a 401 sends nothing with the refused token, and calls onUnauthorized no more", async () => {
+  const onUnauthorized = vi.fn();
+  server.on(ACTIVE, () => json({ detail: "x" }, 401));
+  const { client } = start({ onUnauthorized });
+  await vi.advanceTimersByTimeAsync(0);
+
+  client.refresh();
+  client.refresh();
+  await vi.advanceTimersByTimeAsync(30_000);
+
+  expect([polls().map((c) => c.at), onUnauthorized.mock.calls.length]).toEqual([[0], 1]);
+});
+
+test("a getToken() that fails is an error in the state, and is asked again at the poll interval", async () => {
+  let failing = true;
+  server.on(ACTIVE, () => json([RUNNING]));
+  start({
+    getToken: () => {
+      if (failing) throw new Error("signed out");
+      return "token-2";
+    },
+  });
+  await vi.advanceTimersByTimeAsync(0);
+  expect([polls(), states.at(-1)]).toEqual([
+    [],
+    { jobs: [], runningCount: 0, truncated: null, mode: "offline", updatedAt: null,
+      error: { reason: "token", status: null, retryAt: 10_000 } },
+  ]);
+
+  failing = false;
+  await vi.advanceTimersByTimeAsync(10_000);
+
+  expect(polls()).toEqual([{ at: 10_000, url: ACTIVE, headers: { ...FIRST, Authorization: "Bearer token-2" } }]);
+  expect(states.at(-1)).toMatchObject({ jobs: [RUNNING], mode: "polling", error: null });
+});
+
+test("a 304 without X-Jobs-Truncated keeps what the last 200 said", async () => {
+  let call = 0;
+  server.on(ACTIVE, () =>
+    ++call === 1 ? json([RUNNING], 200, { ETag: '"v1"', "X-Jobs-Truncated": "true" }) : new Response(null, { status: 304 }),
+  );
+
+  start();
+  await vi.advanceTimersByTimeAsync(10_000);
+
+  expect(states.map((state) => state.truncated)).toEqual([true, true]);
 });
 
 test("rule 7: a cookie's 401 waits for refresh(), after a sign-in", async () => {

@@ -94,3 +94,21 @@ test("unmounting closes the connection, in StrictMode too", async () => {
   expect(server.calls.map((call) => call.signal.aborted)).toEqual([true]);
   root = createRoot(container);
 });
+
+test("a new getToken is used without a new connection; new filters make a new one", async () => {
+  function Status({ token, status }: { token: string; status: "running" | "failed" }) {
+    useBackgroundJobs({ getToken: () => token, fetch: server.fetch, document: null, filters: { status: [status] } });
+    return null;
+  }
+  await render(createElement(Status, { token: "token-1", status: "running" }));
+  await render(createElement(Status, { token: "token-2", status: "running" }));
+  await act(async () => server.streams[0]!.send('event: reauthenticate\ndata: {}\n\n'));
+
+  await render(createElement(Status, { token: "token-2", status: "failed" }));
+
+  expect(server.calls.map((call) => [call.url, call.headers.Authorization, call.signal.aborted])).toEqual([
+    ["/api/v2/jobs/stream?status=running", "Bearer token-1", true],
+    ["/api/v2/jobs/stream?status=running", "Bearer token-2", true],
+    ["/api/v2/jobs/stream?status=failed", "Bearer token-2", false],
+  ]);
+});

@@ -108,17 +108,67 @@ test("reconnects after the server's retry hint, with Last-Event-ID, when the ser
   expect(states.at(-1)).toMatchObject({ jobs: [RUNNING], mode: "stream" });
 });
 
-test("reconnects after a dropped connection, as after an ended one", async () => {
+test("a dropped connection is offline until the stream is back, after the retry hint", async () => {
   server.streaming();
   start({ streamRetryMs: 3_000 });
   await vi.advanceTimersByTimeAsync(0);
   server.streams[0]!.jobs([RUNNING], '"e1"');
   server.streams[0]!.fail();
+  await vi.advanceTimersByTimeAsync(2_999);
+  expect(states.at(-1)).toMatchObject({
+    jobs: [RUNNING], mode: "offline", error: { reason: "network", status: null, retryAt: 3_000 },
+  });
 
-  await vi.advanceTimersByTimeAsync(3_000);
+  await vi.advanceTimersByTimeAsync(1);
 
   expect(at(STREAM)).toEqual([0, 3_000]);
   expect(at(ACTIVE)).toEqual([]);
+  expect(states.at(-1)).toMatchObject({ jobs: [RUNNING], mode: "stream", error: null });
+});
+
+test.each([
+  ["not JSON", "event: jobs\nid: \"bad\"\ndata: {oops\n\n"],
+  ["not a list", 'event: jobs\nid: "bad"\ndata: {"detail": "x"}\n\n'],
+])("an event whose data is %s is not taken: the list and its id stay, and the page polls", async (_name, event) => {
+  server.streaming();
+  start();
+  await vi.advanceTimersByTimeAsync(0);
+  server.streams[0]!.jobs([RUNNING], '"e1"');
+  server.streams[0]!.send(event);
+  await vi.advanceTimersByTimeAsync(5_000);
+
+  expect(states.filter((state) => state.updatedAt !== null).map((state) => state.jobs)[0]).toEqual([RUNNING]);
+  expect(requests()).toEqual([
+    { at: 0, url: STREAM, headers: EVENTS },
+    { at: 0, url: ACTIVE, headers: { Accept: "application/json", Authorization: "Bearer token-1", "If-None-Match": '"e1"' } },
+    { at: 5_000, url: STREAM, headers: { ...EVENTS, "Last-Event-ID": '"polled"' } },
+  ]);
+});
+
+test("a stream that keeps sending what is not a list is tried later and later, not reconnected at once", async () => {
+  server.on(STREAM, (call) => {
+    const response = server.openStream(call);
+    server.streams.at(-1)!.send("event: jobs\ndata: null\n\n");
+    return response;
+  });
+
+  start();
+  await vi.advanceTimersByTimeAsync(35_000);
+
+  expect(at(STREAM)).toEqual([0, 5_000, 15_000, 35_000]);
+});
+
+test("the stream's next try waits for a poll's Retry-After", async () => {
+  server.on(STREAM, () => json({ detail: "x" }, 503, { "Retry-After": "5" }));
+  server.on(ACTIVE, () => json({ detail: "Request was throttled." }, 429, { "Retry-After": "120" }));
+
+  start();
+  await vi.advanceTimersByTimeAsync(240_000);
+
+  expect([at(STREAM), at(ACTIVE)]).toEqual([
+    [0, 120_000, 240_000],
+    [0, 120_000, 240_000],
+  ]);
 });
 
 test("the watchdog drops a stream silent for twice the heartbeat, and reconnects", async () => {

@@ -47,6 +47,7 @@ function renderJob(job: BackgroundJob): HTMLElement {
 }
 
 function statusText({ mode, error, updatedAt }: JobsState): string {
+  if (error?.reason === "unauthorized") return "Signed out: to the login page…";
   if (mode === "offline" && error) {
     const wait = error.retryAt === null ? 0 : Math.ceil((error.retryAt - Date.now()) / 1000);
     const reason = error.status === null ? "the network failed" : `the server answered ${error.status}`;

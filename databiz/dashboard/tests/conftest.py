@@ -104,6 +104,7 @@ class AsgiServer:
         self.loop.call_soon_threadsafe(stream.HUB.stop)
         self.server.should_exit = True
         self.thread.join(10)
+        assert not self.thread.is_alive(), "uvicorn did not stop within 10 s"
 
 
 @pytest.fixture

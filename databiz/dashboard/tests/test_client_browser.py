@@ -179,7 +179,7 @@ def test_a_token_that_expires_is_renewed_through_get_token_and_the_page_goes_on(
     asgi_server, app_origin, databiz_tokens, rows, open_app
 ):
     dataset = rows(USER, original_filename="sales.csv", status="new")
-    page = open_app(app_origin, asgi_server.url, databiz_tokens(seconds=3))
+    page = open_app(app_origin, asgi_server.url, databiz_tokens(seconds=6))  # time to open the stream first
     expect(page.locator("#mode")).to_have_text("stream")
     renewed = databiz_tokens()
     page.evaluate(f"window.jobsTest.token = {json.dumps(renewed)}")  # what the frontend's token refresh does
@@ -198,8 +198,10 @@ def test_a_hidden_page_makes_no_request_and_closes_its_stream(
     asgi_server, app_origin, databiz_tokens, rows, open_app
 ):
     rows(USER, original_filename="sales.csv", status="new")
+    elsewhere = streams_open(asgi_server)  # the gauge is the process's, and earlier tests' hubs counted in it
     page = open_app(app_origin, asgi_server.url, databiz_tokens())
     expect(page.locator("#mode")).to_have_text("stream")
+    wait_until(lambda: streams_open(asgi_server) == elsewhere + 1)
     before = len(page.requests)
 
     # Headless Chromium keeps every page visible: hide this one as the browser does a background tab.
@@ -208,7 +210,7 @@ def test_a_hidden_page_makes_no_request_and_closes_its_stream(
         Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "hidden"});
         document.dispatchEvent(new Event("visibilitychange"));
     }""")
-    wait_until(lambda: streams_open(asgi_server) == 0)
+    wait_until(lambda: streams_open(asgi_server) == elsewhere)
     page.wait_for_timeout(3000)
 
     assert page.requests[before:] == []
@@ -216,13 +218,14 @@ def test_a_hidden_page_makes_no_request_and_closes_its_stream(
 
 def test_unmounting_closes_the_stream(asgi_server, app_origin, databiz_tokens, rows, open_app):
     rows(USER, original_filename="sales.csv", status="new")
+    elsewhere = streams_open(asgi_server)  # the gauge is the process's, and earlier tests' hubs counted in it
     page = open_app(app_origin, asgi_server.url, databiz_tokens())
     expect(page.locator("#mode")).to_have_text("stream")
-    assert streams_open(asgi_server) == 1
+    wait_until(lambda: streams_open(asgi_server) == elsewhere + 1)
 
     page.get_by_role("button", name="Unmount").click()
 
-    wait_until(lambda: streams_open(asgi_server) == 0)
+    wait_until(lambda: streams_open(asgi_server) == elsewhere)
     page.wait_for_timeout(1000)
     assert [request.path for request in page.requests] == ["/index.html", "/dist/app.js", STREAM]
 

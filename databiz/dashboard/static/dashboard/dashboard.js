@@ -25,9 +25,12 @@
     return headers;
   }
   function secondsHeader(headers, name) {
-    const value = headers.get(name);
-    const seconds = value === null || value.trim() === "" ? NaN : Number(value);
-    return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1e3 : null;
+    const value = headers.get(name)?.trim();
+    if (!value) return null;
+    const seconds = Number(value);
+    if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1e3 : null;
+    const date = Date.parse(value);
+    return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
   }
 
   // src/polling.ts
@@ -244,6 +247,18 @@ ${value}`, dataLines++;
   // src/stream.ts
   var Reauthenticate = class extends Error {
   };
+  var BrokenEvent = class extends Error {
+  };
+  function jobsOf(data) {
+    let jobs;
+    try {
+      jobs = JSON.parse(data);
+    } catch {
+      throw new BrokenEvent();
+    }
+    if (!Array.isArray(jobs)) throw new BrokenEvent();
+    return jobs;
+  }
   async function stream(request, lastEventId, handlers, watchdogMs) {
     const connection = new AbortController();
     const abort = () => connection.abort();
@@ -272,7 +287,7 @@ ${value}`, dataLines++;
       handlers.onOpen();
       const parser = createParser({
         onEvent(event) {
-          if (event.event === "jobs") handlers.onJobs(JSON.parse(event.data), event.id ?? null);
+          if (event.event === "jobs") handlers.onJobs(jobsOf(event.data), event.id ?? null);
           if (event.event === "reauthenticate") throw new Reauthenticate();
         },
         onRetry: handlers.onRetry
@@ -287,6 +302,7 @@ ${value}`, dataLines++;
       }
     } catch (error) {
       if (error instanceof Reauthenticate) return { kind: "reauthenticate" };
+      if (error instanceof BrokenEvent) return { kind: "broken" };
       if (request.signal.aborted) return { kind: "aborted" };
       return opened ? { kind: "dropped" } : { kind: "refused", status: null, retryAfterMs: null };
     } finally {
@@ -306,6 +322,8 @@ ${value}`, dataLines++;
     updatedAt: null
   };
   var WAIT = /* @__PURE__ */ Symbol("wait for new credentials");
+  var NO_TOKEN = /* @__PURE__ */ Symbol("getToken() failed");
+  var report = (error) => (globalThis.reportError ?? console.error)(error);
   function countRunning(jobs) {
     return jobs.filter((job) => job.status === "running").length;
   }
@@ -330,7 +348,7 @@ ${value}`, dataLines++;
     let timer;
     let inFlight = null;
     let etag = null;
-    let notBefore = 0;
+    let serverWaitUntil = 0;
     let pollFailures = 0;
     let streamRefusals = 0;
     let streamWaitMs = options.streamRetryMs ?? 5e3;
@@ -338,7 +356,13 @@ ${value}`, dataLines++;
     let refused = null;
     function update(patch) {
       state = { ...state, ...patch };
-      for (const listener of [...listeners]) listener(state);
+      for (const listener of [...listeners]) {
+        try {
+          listener(state);
+        } catch (error) {
+          report(error);
+        }
+      }
     }
     function fail(error) {
       update({ mode: "offline", error });
@@ -348,13 +372,16 @@ ${value}`, dataLines++;
     }
     function wait(ms) {
       clearTimeout(timer);
-      notBefore = Date.now() + ms;
       if (started && !hidden()) timer = setTimeout(next, ms);
+    }
+    function holdOff(ms) {
+      serverWaitUntil = Date.now() + ms;
+      wait(ms);
     }
     function next() {
       clearTimeout(timer);
       if (!started || hidden() || inFlight) return;
-      void (Date.now() >= streamAt ? openStream() : pollOnce());
+      (Date.now() >= streamAt ? openStream() : pollOnce()).catch(report);
     }
     async function tokenOrWait() {
       let token = null;
@@ -362,7 +389,7 @@ ${value}`, dataLines++;
         try {
           token = await getToken() ?? null;
         } catch {
-          return WAIT;
+          return NO_TOKEN;
         }
       }
       if (refused && (!getToken || token === refused.token)) return WAIT;
@@ -374,8 +401,9 @@ ${value}`, dataLines++;
       inFlight = controller;
       const token = await tokenOrWait();
       if (inFlight !== controller) return null;
-      if (token === WAIT) {
+      if (token === WAIT || token === NO_TOKEN) {
         inFlight = null;
+        if (token === NO_TOKEN) fail({ reason: "token", status: null, retryAt: Date.now() + pollIntervalMs });
         if (getToken) wait(pollIntervalMs);
         return null;
       }
@@ -408,7 +436,8 @@ ${value}`, dataLines++;
           update({
             jobs,
             runningCount: runningCount ?? countRunning(jobs),
-            truncated,
+            // A 304 without the header leaves the list, so whether it was cut, as it was.
+            truncated: truncated ?? (outcome.kind === "unchanged" ? state.truncated : null),
             mode: "polling",
             error: null,
             updatedAt: /* @__PURE__ */ new Date()
@@ -421,10 +450,12 @@ ${value}`, dataLines++;
         case "failed":
           pollFailures += 1;
           delay = pollBackoff(pollFailures, pollIntervalMs, outcome.retryAfterMs);
-          fail({ reason: outcome.status === null ? "network" : "http", status: outcome.status, retryAt: Date.now() + delay });
+          serverWaitUntil = Date.now() + delay;
+          fail({ reason: outcome.status === null ? "network" : "http", status: outcome.status, retryAt: serverWaitUntil });
           break;
       }
-      wait(Math.max(0, Math.min(delay, streamAt - Date.now())));
+      const now = Date.now();
+      wait(Math.max(serverWaitUntil - now, Math.min(delay, streamAt - now), 0));
     }
     async function openStream() {
       const request = await begin(streamUrl);
@@ -434,11 +465,11 @@ ${value}`, dataLines++;
         etag,
         {
           onOpen() {
-            streamRefusals = 0;
             pollFailures = 0;
             update({ mode: "stream", error: null });
           },
           onJobs(jobs, id) {
+            streamRefusals = 0;
             etag = id;
             update({ jobs, runningCount: countRunning(jobs), truncated: null, updatedAt: /* @__PURE__ */ new Date() });
           },
@@ -451,18 +482,23 @@ ${value}`, dataLines++;
       if (!settle(request)) return;
       switch (outcome.kind) {
         case "closed":
-        case "dropped":
           return wait(streamWaitMs);
         // as an EventSource does: reconnect after the server's retry hint
+        case "dropped":
+          fail({ reason: "network", status: null, retryAt: Date.now() + streamWaitMs });
+          return wait(streamWaitMs);
         case "reauthenticate":
           return next();
         // getToken() is asked for a fresh token on the way
         case "unauthorized":
           return unauthorized(request);
         case "refused":
+        case "broken": {
           streamRefusals += 1;
-          streamAt = Date.now() + streamRetry(streamRefusals, outcome.retryAfterMs ?? streamWaitMs);
+          const retryAfterMs = outcome.kind === "refused" ? outcome.retryAfterMs : null;
+          streamAt = Date.now() + streamRetry(streamRefusals, retryAfterMs ?? streamWaitMs);
           return next();
+        }
         case "aborted":
           return;
       }
@@ -475,7 +511,7 @@ ${value}`, dataLines++;
     function onVisibilityChange() {
       if (hidden()) return pause();
       clearTimeout(timer);
-      timer = setTimeout(next, Math.max(0, notBefore - Date.now()));
+      timer = setTimeout(next, Math.max(0, serverWaitUntil - Date.now()));
     }
     function start() {
       started = true;
@@ -500,8 +536,8 @@ ${value}`, dataLines++;
       },
       getState: () => state,
       refresh() {
-        refused = null;
-        notBefore = 0;
+        if (!getToken) refused = null;
+        serverWaitUntil = 0;
         if (started && !inFlight) next();
       }
     };
@@ -548,6 +584,7 @@ ${value}`, dataLines++;
     return item;
   }
   function statusText({ mode, error, updatedAt }) {
+    if (error?.reason === "unauthorized") return "Signed out: to the login page\u2026";
     if (mode === "offline" && error) {
       const wait = error.retryAt === null ? 0 : Math.ceil((error.retryAt - Date.now()) / 1e3);
       const reason = error.status === null ? "the network failed" : `the server answered ${error.status}`;
