@@ -11,7 +11,8 @@ after compiling, not guessed. Compiling refuses SQL with no user parameter, with
 with a moment or user id written in as a constant (it would be frozen for the life of the process).
 
 `run_joined` runs two compiled QuerySets as one statement on PostgreSQL (a local-mode poll: the token's user and
-the page), so a poll is one round trip and one statement that PostgreSQL, with generic plans, plans once.
+the page), so a poll is one round trip and one statement that PostgreSQL, with generic plans, plans once; in either
+mode the statement is also the check of a reused connection (`fetch_checked`), so no `SELECT 1` goes before it.
 """
 import datetime
 import functools
@@ -146,9 +147,7 @@ class CompiledQuerySet:
     def run(self, user_id, now=None):
         """Run the SQL for `user_id` at `now` and return model instances carrying the annotations."""
         connection = connections[self.using]
-        with connection.cursor() as cursor:
-            cursor.execute(self.sql, self.bind(user_id, now, connection))
-            return self.instances(cursor.fetchall())
+        return self.instances(fetch_checked(connection, self.sql, self.bind(user_id, now, connection)))
 
     def instances(self, rows):
         """Return the model instances, with their annotations, of rows this SQL returned."""
@@ -174,20 +173,8 @@ def run_joined(driver, joined, user_id, now=None):
     connection = connections[driver.using]
     if connection.vendor != "postgresql" or joined.using != driver.using:
         return driver.run(user_id, now), joined.run(user_id, now)
-    sql = joined_sql(driver, joined)
-    # Django checks a reused connection with a `SELECT 1` round trip before a request's first query
-    # (CONN_HEALTH_CHECKS): on the poll, a round trip of its own. Here the poll's own statement is that check: a
-    # connection that died since the last request fails it, and it runs again, once, on a new connection.
-    checked_by_django = connection.connection is None or not connection.health_check_enabled
-    connection.health_check_done = True
     params = driver.bind(user_id, now, connection) + joined.bind(user_id, now, connection)
-    try:
-        rows = _fetch(connection, sql, params)
-    except OperationalError:
-        if checked_by_django or connection.is_usable():
-            raise
-        connection.close()
-        rows = _fetch(connection, sql, params)
+    rows = fetch_checked(connection, joined_sql(driver, joined), params)
     width = driver.width
     joined_rows = [row[width:] for row in rows if row[width + joined.pk_position] is not None]
     return driver.instances([row[:width] for row in rows[:1]]), joined.instances(joined_rows)
@@ -199,6 +186,32 @@ def joined_sql(driver, joined):
     if driver.width is None or joined.width is None:
         raise CompileError("Cannot join compiled queries whose SQL returns columns Django added for its ordering.")
     return f"SELECT * FROM ({driver.sql}) AS driver LEFT JOIN LATERAL ({joined.sql}) AS joined ON TRUE"
+
+
+def fetch_checked(connection, sql, params):
+    """Run one statement and return its rows, the statement itself being the check of a reused connection."""
+    return run_checked(connection, lambda: _fetch(connection, sql, params))
+
+
+def run_checked(connection, read):
+    """Return `read()` (it only reads), its first statement being the check of a reused connection.
+
+    Django checks a reused connection with a `SELECT 1` round trip before a request's first query
+    (CONN_HEALTH_CHECKS): on a poll or a stream's tick, a round trip of its own. Here the read's own first statement
+    is that check: a connection that died since it was last used fails it, and the read runs again, once, on a new
+    connection. Inside a caller's transaction, where a new connection cannot take over, Django's own check stands.
+    """
+    if connection.in_atomic_block:
+        return read()
+    checked_by_django = connection.connection is None or not connection.health_check_enabled
+    connection.health_check_done = True
+    try:
+        return read()
+    except OperationalError:
+        if checked_by_django or connection.is_usable():
+            raise
+        connection.close()
+        return read()
 
 
 def _fetch(connection, sql, params):

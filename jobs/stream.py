@@ -37,6 +37,7 @@ from databiz.metrics import STREAM_EVENTS, STREAM_TICK_SECONDS, STREAMS_OPEN
 
 from . import conf
 from .authentication import BearerTokenAuthentication
+from .compiled import run_checked
 from .filters import JobFilter
 from .import_speed import learned_so_far, share_import_speed
 from .models import JOB_COLUMNS, Dataset
@@ -388,12 +389,15 @@ def notify_sql(channel):
 
 def refresh(listings, previous=None):
     """Return the tagged pages of `listings` (keeping those of `previous` whose rows are the same), on a connection
-    checked as a request's would be, in a transaction of its own (a failed read leaves nothing half done)."""
-    using = router.db_for_read(Dataset)
-    if not connections[using].in_atomic_block:
-        connections[using].close_if_unusable_or_obsolete()
-    with transaction.atomic(using=using):
-        return tagged_pages(listings, previous=previous)
+    kept as a request's is (CONN_MAX_AGE), whose check is the read's own first statement: one statement, so one
+    round trip and one transaction, for each filter shape in use."""
+    connection = connections[router.db_for_read(Dataset)]
+    if connection.in_atomic_block:
+        # Inside a caller's transaction (the tests'): a savepoint, so that a failed read leaves it usable.
+        with transaction.atomic(using=connection.alias):
+            return tagged_pages(listings, previous=previous)
+    connection.close_if_unusable_or_obsolete()
+    return run_checked(connection, lambda: tagged_pages(listings, previous=previous))
 
 
 # What a stream's queue holds instead of an answer when the stream is to end: its client fell too far behind (it
