@@ -121,6 +121,20 @@ def test_etag_stays_when_nothing_shown_changes(auth_client, jobs, change_dataset
     assert etag(auth_client) == before
 
 
+def test_etag_changes_when_only_the_running_count_does(auth_client, user, make_dataset, change_dataset, settings):
+    # Three running imports, two listed: the one cut off finishing leaves the body as it was, not X-Jobs-Running.
+    settings.JOBS_MAX_RESULTS = 2
+    uploads = [make_dataset(created_by=user.pk, status="new", created_at=ago(minutes=minutes))
+               for minutes in (1, 2, 3)]
+    before = auth_client.get(URL)
+
+    change_dataset(uploads[2], status="inactive", updated_at=NOW)
+    after = auth_client.get(URL, HTTP_IF_NONE_MATCH=before["ETag"])
+
+    assert (after.status_code, after.json(), after["X-Jobs-Running"]) == (200, before.json(), "2")
+    assert (before["X-Jobs-Running"], after["ETag"] != before["ETag"]) == ("3", True)
+
+
 def test_etag_differs_between_users_with_different_answers(auth_client, api_client, other_user, jobs):
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(other_user)}")
 

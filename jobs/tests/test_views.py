@@ -393,6 +393,7 @@ def not_valid(message):
     }
 
 
+TOO_LONG = {"detail": "Token is too long", "code": "token_not_valid"}
 AUTHENTICATION_FAILURES = [
     ("missing", None, NOT_PROVIDED),
     ("empty", lambda user: "", NOT_PROVIDED),
@@ -400,7 +401,10 @@ AUTHENTICATION_FAILURES = [
     ("three-parts", lambda user: "Bearer a b", BAD_HEADER),
     ("basic", lambda user: "Basic YWxpY2U6c2VjcmV0", NOT_PROVIDED),
     ("garbage", lambda user: "Bearer not-a-jwt", not_valid("Token is invalid")),
-    ("10kB", lambda user: "Bearer " + "a" * 10_000, {"detail": "Token is too long", "code": "token_not_valid"}),
+    ("10kB", lambda user: "Bearer " + "a" * 10_000, TOO_LONG),
+    # The limit is 8,192 characters: that many are read (and refused as no token), one more is refused unread.
+    ("8192-characters", lambda user: "Bearer " + "a" * 8192, not_valid("Token is invalid")),
+    ("8193-characters", lambda user: "Bearer " + "a" * 8193, TOO_LONG),
     ("foreign-key", lambda user: f"Bearer {forged_token(user, 'another-key-entirely-another-key')}",
      not_valid("Token is invalid")),
     ("alg-none", lambda user: f"Bearer {unsigned_token(user)}", not_valid("Token is invalid")),
