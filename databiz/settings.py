@@ -220,8 +220,9 @@ DASHBOARD_POLL_INTERVAL = env_float("DASHBOARD_POLL_INTERVAL", 10.0, minimum=1, 
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # First in the list, so its `Bearer` challenge is the WWW-Authenticate header of every 401.
-        "jobs.authentication.BearerTokenAuthentication",
+        # First in the list, so its `Bearer` challenge is the WWW-Authenticate header of every 401: the identity mode's
+        # own class (AUTH_MODE, read at request time; jobs/authentication.py TOKEN_AUTHENTICATION).
+        "jobs.authentication.token_authentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -9,6 +9,7 @@ import functools
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -55,35 +56,60 @@ def jwt_settings():
     return simplejwt.api_settings
 
 
+@dataclass(frozen=True)
+class IssuerConfig:
+    """Everything the verification of a token depends on, as one value (the issuer is this service itself in local
+    mode): the key of the external issuer's backend (one per configuration and process, with its JWKS cache) and of
+    the verifications reused."""
+
+    algorithm: str
+    signing_key: str
+    verifying_key: str
+    audience: object
+    issuer: object
+    jwk_url: object
+    leeway: object
+    user_id_claim: str
+    jwks_timeout: float
+    jwks_min_refresh: float
+    jwks_max_age: float
+
+    @classmethod
+    def from_settings(cls):
+        """Return the configuration in force now (SIMPLE_JWT and JWKS_*, read at call time)."""
+        jwt = jwt_settings()
+        return cls(
+            algorithm=jwt.ALGORITHM,
+            signing_key=jwt.SIGNING_KEY,
+            verifying_key=jwt.VERIFYING_KEY,
+            audience=tuple(jwt.AUDIENCE) if isinstance(jwt.AUDIENCE, (list, tuple)) else jwt.AUDIENCE,
+            issuer=jwt.ISSUER,
+            jwk_url=jwt.JWK_URL,
+            leeway=jwt.LEEWAY,
+            user_id_claim=jwt.USER_ID_CLAIM,
+            jwks_timeout=settings.JWKS_TIMEOUT.total_seconds(),
+            jwks_min_refresh=settings.JWKS_MIN_REFRESH.total_seconds(),
+            jwks_max_age=settings.JWKS_MAX_AGE.total_seconds(),
+        )
+
+
 def issuer_backend():
     """Return simplejwt's token backend for the external issuer's configuration, one per process and key."""
-    jwt = jwt_settings()
-    audience = tuple(jwt.AUDIENCE) if isinstance(jwt.AUDIENCE, (list, tuple)) else jwt.AUDIENCE
-    return issuer_backend_for(
-        jwt.ALGORITHM, jwt.SIGNING_KEY, jwt.VERIFYING_KEY, audience, jwt.ISSUER, jwt.JWK_URL, jwt.LEEWAY,
-        settings.JWKS_TIMEOUT.total_seconds(), settings.JWKS_MIN_REFRESH.total_seconds(),
-        settings.JWKS_MAX_AGE.total_seconds(),
-    )
+    return issuer_backend_for(IssuerConfig.from_settings())
 
 
 @functools.lru_cache(maxsize=8)
-def issuer_backend_for(algorithm, signing_key, verifying_key, audience, issuer, jwk_url, leeway, *jwks):
+def issuer_backend_for(config):
     """Return a token backend for one issuer configuration; its JWKS client, if any, keeps the keys it fetched."""
-    backend = TokenBackend(algorithm, signing_key, verifying_key, audience, issuer, None, leeway)
-    if jwk_url:
-        timeout, min_refresh, max_age = jwks
+    backend = TokenBackend(
+        config.algorithm, config.signing_key, config.verifying_key, config.audience, config.issuer, None, config.leeway
+    )
+    if config.jwk_url:
         backend.jwks_client = IssuerKeys(
-            jwk_url, algorithm=algorithm, timeout=timeout, min_refresh=min_refresh, max_age=max_age
+            config.jwk_url, algorithm=config.algorithm, timeout=config.jwks_timeout,
+            min_refresh=config.jwks_min_refresh, max_age=config.jwks_max_age,
         )
     return backend
-
-
-def issuer_keys_generation():
-    """Return which key set of the issuer's JWKS is in use (0 without one): verifications are not reused across."""
-    if auth_mode() != EXTERNAL:
-        return 0
-    keys = issuer_backend().jwks_client
-    return 0 if keys is None else keys.generation
 
 
 class IssuerToken(UntypedToken):
@@ -166,7 +192,11 @@ def token_user_check_queryset(using):
 
 
 class BearerTokenAuthentication(JWTAuthentication):
-    """simplejwt's Bearer authentication, with the scheme name matched in any case (RFC 9110), in either mode."""
+    """simplejwt's Bearer authentication with what both identity modes share: the scheme name matched in any case
+    (RFC 9110), a length limit, and a verification reused for a minute. Each mode is a subclass of its own
+    (`TOKEN_AUTHENTICATION`), as simplejwt ships one class per shape (JWTAuthentication and
+    JWTStatelessUserAuthentication).
+    """
 
     def get_raw_token(self, header):
         """Return the token of an `Authorization: <scheme> <token>` header whose scheme is Bearer in any case."""
@@ -179,9 +209,13 @@ class BearerTokenAuthentication(JWTAuthentication):
             raise InvalidToken(_("Token is too long"))
         return raw_token
 
+    def verification_key(self):
+        """Return what a verification of a token depends on besides the token: a reused one must match it."""
+        return (type(self), IssuerConfig.from_settings())
+
     def get_validated_token(self, raw_token):
         """Return the verified token, verifying a token seen in the last minute only for its expiry."""
-        key = (raw_token, auth_mode(), id(jwt_settings()), issuer_keys_generation())
+        key = (raw_token, self.verification_key())
         now = time.time()
         verified = _verified_tokens.get(key)
         if verified is not None and now < verified[1]:
@@ -199,25 +233,59 @@ class BearerTokenAuthentication(JWTAuthentication):
                 del _verified_tokens[next(iter(_verified_tokens))]
         return token
 
+
+class LocalTokenAuthentication(BearerTokenAuthentication):
+    """AUTH_MODE=local: this service's own tokens, for a live, active user of its own table."""
+
+    mints_tokens = True  # /api/v2/auth/token and .../refresh answer
+
     def get_user(self, validated_token):
-        """Return the token's user: stateless for an external issuer, else a live, active user of this service."""
+        """Return the token's user, read from the table: a deleted or deactivated user is refused."""
         user_id = token_user_id(validated_token)
-        if auth_mode() == EXTERNAL:
-            return IssuerUser(validated_token)
         return active_user(compiled(token_user_queryset, router.db_for_read(get_user_model())).run(user_id))
 
 
-class PageAuthentication(BearerTokenAuthentication):
-    """Bearer authentication of the jobs page: in local mode the user's row is read by the page's own round trip.
+class LocalPageAuthentication(LocalTokenAuthentication):
+    """AUTH_MODE=local on the jobs page: the user's row is read by the page's own round trip.
 
     The token is verified here as always; whether its user still exists and is active is checked with the jobs
     query, in one round trip to the database (JobPageQuerySet), and refused there exactly as here.
     """
 
     def get_user(self, validated_token):
-        """Return the external issuer's user, or a local user whose row the page will check."""
-        if auth_mode() == EXTERNAL:
-            return super().get_user(validated_token)
+        """Return a local user whose row the page will check."""
         user = PendingUser(validated_token)
         user.id  # a token without a usable user id is refused here, as the base class refuses it
         return user
+
+
+class IssuerTokenAuthentication(BearerTokenAuthentication):
+    """AUTH_MODE=external: the tokens of DataBiz's issuer, stateless: the user-id claim is the caller, no row read."""
+
+    mints_tokens = False  # the issuer does: this service's token endpoints answer 404
+
+    def verification_key(self):
+        """The issuer's configuration, and which key set of its JWKS (if any) is in use: a token verified with an
+        earlier key set is verified again."""
+        keys = issuer_backend().jwks_client
+        return (*super().verification_key(), 0 if keys is None else keys.generation)
+
+    def get_user(self, validated_token):
+        """Return the caller the token names, with no user query."""
+        token_user_id(validated_token)  # refused here when missing or not a UUID
+        return IssuerUser(validated_token)
+
+
+# The Bearer authentication of each identity mode, for every endpoint and for the jobs page; AUTH_MODE picks.
+TOKEN_AUTHENTICATION = {LOCAL: LocalTokenAuthentication, EXTERNAL: IssuerTokenAuthentication}
+PAGE_AUTHENTICATION = {LOCAL: LocalPageAuthentication, EXTERNAL: IssuerTokenAuthentication}
+
+
+def token_authentication():
+    """Return the Bearer authentication of the identity mode in force (DRF's DEFAULT_AUTHENTICATION_CLASSES)."""
+    return TOKEN_AUTHENTICATION[auth_mode()]()
+
+
+def page_authentication():
+    """Return the Bearer authentication of the jobs page for the identity mode in force."""
+    return PAGE_AUTHENTICATION[auth_mode()]()

@@ -77,7 +77,8 @@ class IssuerKeys(PyJWKClient):
         if data != self.last_good:
             self.generation += 1
         self.last_good = data
-        # What PyJWT's own fetch records: an unknown `kid` right after a fetch waits for the cooldown.
+        # What PyJWT's own fetch records: an unknown `kid` right after a fetch waits for the cooldown. A private
+        # attribute of PyJWT 2.15.1 (pinned), as is _client_lock below: jobs/tests/test_jwks.py fails if they change.
         self._last_successful_fetch = time.monotonic()
         return data
 

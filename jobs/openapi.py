@@ -45,7 +45,7 @@ class BearerTokenScheme(SimpleJWTScheme):
     """The Bearer JWT scheme for the project's case-insensitive subclass of simplejwt's authentication."""
 
     target_class = "jobs.authentication.BearerTokenAuthentication"
-    match_subclasses = True  # the jobs page's PageAuthentication too
+    match_subclasses = True  # each identity mode's class, and the jobs page's
     name = "bearerAuth"
 
 

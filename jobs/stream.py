@@ -21,7 +21,7 @@ import psycopg
 from asgiref.sync import sync_to_async
 from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.asgi import ASGIRequest
-from django.db import DatabaseError, connections, router, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router, transaction
 from django.http import JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views import View
@@ -36,7 +36,7 @@ from databiz.errors import api_exception_handler, bad_request_body, database_una
 from databiz.metrics import STREAM_EVENTS, STREAM_TICK_SECONDS, STREAMS_OPEN
 
 from . import conf
-from .authentication import BearerTokenAuthentication
+from .authentication import token_authentication
 from .compiled import run_checked
 from .filters import JobFilter
 from .import_speed import learned_so_far, share_import_speed
@@ -335,8 +335,9 @@ class StreamHub:
 
 
 async def notification_connection():
-    """Return a connection of its own (autocommit) to the datasets' database, for LISTEN."""
-    params = connections[router.db_for_read(Dataset)].get_connection_params()
+    """Return a connection of its own (autocommit) for LISTEN, to the primary (DATABASE_URL): notifications are sent
+    where the imports service writes, and a streaming replica neither relays them nor accepts LISTEN."""
+    params = connections[DEFAULT_DB_ALIAS].get_connection_params()
     params.pop("cursor_factory", None)
     params.pop("context", None)
     return await psycopg.AsyncConnection.connect(**params, autocommit=True)
@@ -433,7 +434,7 @@ HUB = StreamHub()
 
 def authenticate(django_request):
     """Return (user, token) as the list authenticates its caller (Bearer token, or the session), or raise."""
-    request = Request(django_request, authenticators=[BearerTokenAuthentication(), SessionAuthentication()])
+    request = Request(django_request, authenticators=[token_authentication(), SessionAuthentication()])
     if request.user is None or not request.user.is_authenticated:
         raise NotAuthenticated()
     return request.user, request.auth
@@ -444,7 +445,7 @@ def refusal(exc):
     response = api_exception_handler(exc, {})
     if isinstance(exc, (NotAuthenticated, AuthenticationFailed)):
         response.status_code = 401
-        response["WWW-Authenticate"] = BearerTokenAuthentication().authenticate_header(None)
+        response["WWW-Authenticate"] = token_authentication().authenticate_header(None)
     response.accepted_renderer, response.accepted_media_type, response.renderer_context = (
         JSONRenderer(), "application/json", {}
     )

@@ -10,7 +10,13 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from .authentication import EXTERNAL, INVALID_TIME_CLAIM, PageAuthentication, auth_mode, invalid_time_claim
+from .authentication import (
+    INVALID_TIME_CLAIM,
+    TOKEN_AUTHENTICATION,
+    auth_mode,
+    invalid_time_claim,
+    page_authentication,
+)
 from .filters import JobFilter, JobFilterBackend
 from .models import Dataset, JobStatus, JobType
 from .openapi import FIELD_ERRORS, THROTTLED, UNAUTHORIZED, UNAVAILABLE
@@ -69,8 +75,9 @@ def csv_parameter(name, values, description):
 class ActiveJobListView(ListAPIView):
     """The signed-in user's jobs: running ones first, then those finished within the retention window."""
 
-    # The user's row is checked in the same round trip as the jobs query (PageAuthentication); sessions as usual.
-    authentication_classes = [PageAuthentication, SessionAuthentication]
+    # The identity mode's page authentication (in local mode the user's row is checked in the same round trip as the
+    # jobs query); sessions as usual.
+    authentication_classes = [page_authentication, SessionAuthentication]
     serializer_class = JobSerializer
     filter_backends = [JobFilterBackend]
     filterset_class = JobFilter
@@ -100,7 +107,7 @@ class LocalTokensOnly:
 
     def initial(self, request, *args, **kwargs):
         """Refuse before anything else runs when AUTH_MODE is external."""
-        if auth_mode() == EXTERNAL:
+        if not TOKEN_AUTHENTICATION[auth_mode()].mints_tokens:
             raise NotFound("This service issues no tokens: AUTH_MODE is external, sign in through DataBiz.")
         super().initial(request, *args, **kwargs)
 

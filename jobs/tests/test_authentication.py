@@ -18,7 +18,7 @@ from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.tokens import AccessToken
 from werkzeug import Response
 
-from jobs.authentication import issuer_backend
+from jobs.authentication import issuer_backend, page_authentication, token_authentication
 
 from . import DATABIZ_USER, NOW, SHARED_SECRET, ago
 
@@ -679,3 +679,28 @@ def test_a_polled_token_is_verified_once_and_refused_once_it_expires(
             statuses.append(poll(api_client, token).status_code)
 
     assert (statuses, len(decoded)) == ([200, 200, 200, 401], 3)
+
+
+def test_a_verification_is_not_reused_under_another_issuer_configuration(
+    external_issuer, databiz_datasets, api_client, now
+):
+    external_issuer()
+    token = jwt.encode(claims(), SHARED_SECRET, algorithm="HS256")
+    accepted = poll(api_client, token).status_code
+
+    external_issuer(SIGNING_KEY="the-issuer-rotated-its-shared-secret-to-this-one")
+
+    assert (accepted, poll(api_client, token).status_code) == (200, 401)
+
+
+@pytest.mark.parametrize(
+    ("mode", "authentication", "page"),
+    [
+        ("local", "LocalTokenAuthentication", "LocalPageAuthentication"),
+        ("external", "IssuerTokenAuthentication", "IssuerTokenAuthentication"),
+    ],
+)
+def test_each_identity_mode_is_a_class_of_its_own(mode, authentication, page, settings):
+    settings.AUTH_MODE = mode
+
+    assert (type(token_authentication()).__name__, type(page_authentication()).__name__) == (authentication, page)
