@@ -7,6 +7,7 @@ connection open and waits on the event loop, goes to Django's ASGI application. 
 the open streams end first, with a `retry:` hint (`end_streams_on_stop_signals`).
 """
 import asyncio
+import gc
 import os
 import signal
 import threading
@@ -25,6 +26,9 @@ from jobs import stream  # noqa: E402  (after Django is set up)
 
 # One thread a worker process: a poll is CPU-bound Python, so more threads only contend for the GIL.
 django_wsgi = WSGIMiddleware(get_wsgi_application(), workers=int(os.environ.get("WSGI_THREADS", "1")))
+
+# What start-up made lives as long as the process: out of the garbage collector's full passes (as databiz/wsgi.py).
+gc.freeze()
 
 
 async def application(scope, receive, send):
