@@ -5,13 +5,16 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import jwt
+import psycopg
 import pytest
 import requests
 
@@ -24,6 +27,12 @@ ASGI_DIRECT = "http://127.0.0.1:58003"
 PRIMARY, REPLICA = 55432, 55433
 # The service's own stream tick (JOBS_STREAM_TICK, 2 s) and a margin for replication and a loaded 2-core machine.
 TICK, MARGIN = 2.0, 2.0
+# The imports team's notification channel for the instant-mode test (`manage.py jobs_notify_sql --channel`).
+NOTIFY_CHANNEL = "databiz_jobs_deploy_test"
+UNAVAILABLE_BODY = {
+    "detail": "The jobs service cannot reach its database right now. Try again shortly.",
+    "code": "database_unavailable",
+}
 # Configuration of the caller that must not reach the topology's servers (the env file is their whole config).
 CALLER_CONFIG = ("DJANGO_", "DATABASE_", "DATABIZ_", "AUTH_", "JWT_", "REDIS_URL", "JOBS_", "PROMETHEUS_")
 
@@ -67,9 +76,9 @@ def wait_until(condition, seconds, what):
 class Topology:
     def __init__(self, state):
         self.state = state
-        env = dict(line.split("=", 1) for line in Path(state, "env").read_text().splitlines()
-                   if line and not line.startswith("#"))
-        self.signing_key = env["JWT_SIGNING_KEY"]
+        self.env = dict(line.split("=", 1) for line in Path(state, "env").read_text().splitlines()
+                        if line and not line.startswith("#"))
+        self.signing_key = self.env["JWT_SIGNING_KEY"]
 
     def token(self, user_id):
         """Mint the token DataBiz's backend would: HS256 with the shared secret, `sub` the user's UUID, `exp`."""
@@ -279,3 +288,141 @@ def test_a_stream_resumes_on_the_restarted_asgi_server_with_last_event_id(topolo
         assert event["data"] == poll(topology, rows["alice"]).content.decode()
     finally:
         resumed.close()
+
+
+def manage(topology, *args):
+    """Run a manage.py command with the servers' environment (the env file) and return what it printed."""
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60, env={"PATH": os.environ["PATH"], **topology.env})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def primary_connection():
+    return psycopg.connect(host="127.0.0.1", port=PRIMARY, user="postgres", dbname="databiz", autocommit=True)
+
+
+@pytest.fixture
+def instant_asgi(topology):
+    """The imports team's trigger installed on the primary, and the ASGI process restarted (by the script, alone)
+    with JOBS_STREAM_NOTIFY_CHANNEL and a 30 s tick in its own env.asgi; both undone afterwards."""
+    psql(PRIMARY, manage(topology, "jobs_notify_sql", "--channel", NOTIFY_CHANNEL))
+    own_env = Path(topology.state, "env.asgi")
+    own_env.write_text(f"JOBS_STREAM_NOTIFY_CHANNEL={NOTIFY_CHANNEL}\nJOBS_STREAM_TICK=30\n")
+    try:
+        deploy_local(topology.state, "restart", "asgi")
+        yield
+    finally:
+        psql(PRIMARY, "drop trigger if exists databiz_jobs_notify on datasets; "
+                      "drop function if exists databiz_jobs_notify()")
+        own_env.unlink()
+        deploy_local(topology.state, "restart", "asgi")
+
+
+def test_a_notified_change_on_the_primary_reaches_the_stream_through_nginx_within_1_s(topology, instant_asgi):
+    carol, dataset = uuid.uuid4(), uuid.uuid4()
+    now = iso(datetime.now(timezone.utc))
+    psql(PRIMARY, f"insert into datasets values ('{dataset}', 'name', 'carol-0.csv', 'csv', 100, 'new', null, "
+                  f"'{carol}', '{now}', '{now}')")
+    wait_until(lambda: psql(REPLICA, f"select count(*) from datasets where id = '{dataset}'") == "1", 5,
+               "the replica's replay of carol's row")
+    stream = Stream(topology, carol)
+    try:
+        assert [item["filename"] for item in json.loads(stream.next_event(5)["data"])] == ["carol-0.csv"]
+        # The stream's LISTEN (on the primary: a standby takes none) is in place once the first stream opened.
+        wait_until(lambda: psql(PRIMARY, f"select count(*) from pg_stat_activity "
+                                         f"where query = 'LISTEN \"{NOTIFY_CHANNEL}\"'") == "1", 5,
+                   "the ASGI process's LISTEN on the primary")
+        latencies = []
+        with primary_connection() as primary:
+            for number in (1, 2, 3):
+                changed = time.monotonic()
+                primary.execute(f"update datasets set original_filename = 'carol-{number}.csv', updated_at = now() "
+                                f"where id = '{dataset}'")
+                # A miss is waited for until the next tick (30 s), so that its real latency shows.
+                stream.event_where(lambda jobs, number=number: jobs[0]["filename"] == f"carol-{number}.csv", 35)
+                latencies.append(time.monotonic() - changed)
+                time.sleep(0.3)
+        print("notified primary change -> event through nginx (tick 30 s): "
+              + ", ".join(f"{latency * 1000:.0f} ms" for latency in latencies))
+        assert all(latency < 1 for latency in latencies), latencies
+    finally:
+        stream.close()
+
+
+def polls_under_exclusive_locks(topology, seconds, pollers=3, hold=0.005):
+    """Poll through nginx on `pollers` threads for `seconds` while the primary takes and releases an ACCESS EXCLUSIVE
+    lock of datasets in short transactions; return (responses, request errors, how many locks were taken).
+
+    LOCK TABLE ... ACCESS EXCLUSIVE is WAL-logged: the standby takes the lock too as it replays it, which conflicts
+    with a reader holding AccessShareLock on datasets there. The next lock follows each commit at once: the polls
+    that waited behind the standby's lock run just as the next one is replayed (with a pause between locks, or
+    longer locks, far fewer polls are caught holding theirs).
+    """
+    stop, answers, failures, locks = threading.Event(), [], [], []
+
+    def poller():
+        with requests.Session() as session:
+            while not stop.is_set():
+                # A user of its own a poll: the per-user throttle (120/min) stays out of the way.
+                headers = {"Authorization": f"Bearer {topology.token(uuid.uuid4())}"}
+                try:
+                    answers.append(session.get(f"{BASE}/api/v2/jobs/active", timeout=10, headers=headers))
+                except requests.RequestException as exc:
+                    failures.append(exc)
+
+    def locker():
+        with primary_connection() as primary:
+            while not stop.is_set():
+                with primary.transaction():
+                    primary.execute("lock table datasets in access exclusive mode")
+                    time.sleep(hold)
+                locks.append(1)
+
+    threads = [threading.Thread(target=poller) for _ in range(pollers)] + [threading.Thread(target=locker)]
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join(15)
+    return answers, failures, len(locks)
+
+
+def test_a_recovery_conflict_on_the_replica_is_a_503_with_retry_after_never_a_500(topology, rows):
+    # A test setting: conflicts cancel the standby's queries at once (production keeps 30 s, or sets its own).
+    psql(REPLICA, "alter system set max_standby_streaming_delay = 0")
+    psql(REPLICA, "select pg_reload_conf()")
+    log = Path(topology.state, "pg", "log", "replica.log")
+    conflicts = "select confl_lock from pg_stat_database_conflicts where datname = 'databiz'"
+    try:
+        wait_until(lambda: psql(REPLICA, "show max_standby_streaming_delay") == "0", 5, "the replica's reload")
+        conflicts_before, log_before = int(psql(REPLICA, conflicts)), log.read_text().count("conflict with recovery")
+
+        def logged():
+            return log.read_text().count("conflict with recovery") - log_before
+
+        answers, failures, locks, seconds = [], [], 0, 0
+        while seconds < 9 and (not seconds or not logged()):  # 3 s, and again while no conflict showed (at most 9)
+            round_answers, round_failures, round_locks = polls_under_exclusive_locks(topology, 3)
+            answers, failures, locks, seconds = (answers + round_answers, failures + round_failures,
+                                                 locks + round_locks, seconds + 3)
+
+        assert not failures, failures
+        statuses = [response.status_code for response in answers]
+        counted = {status: statuses.count(status) for status in sorted(set(statuses))}
+        assert set(statuses) <= {200, 503}, counted
+        for response in answers:
+            if response.status_code == 503:
+                assert response.headers["Retry-After"] == "5"
+                assert response.json() == UNAVAILABLE_BODY
+        assert logged(), f"no conflict with recovery in the replica's log after {seconds} s ({locks} locks)"
+        # The canceled backends report their conflict to the statistics within a second or so (an idle one in 10 s).
+        raised = wait_until(lambda: int(psql(REPLICA, conflicts)) - conflicts_before, 12,
+                            "a lock conflict counted in the replica's pg_stat_database_conflicts")
+        print(f"recovery conflicts: {locks} exclusive locks on the primary in {seconds} s; polls through nginx: "
+              f"{counted}; confl_lock +{raised}; 'conflict with recovery' in the replica's log +{logged()}")
+    finally:
+        psql(REPLICA, "alter system reset max_standby_streaming_delay")
+        psql(REPLICA, "select pg_reload_conf()")
+    assert poll(topology, rows["alice"]).status_code == 200
