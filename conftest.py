@@ -11,6 +11,7 @@ from model_bakery import baker
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt import authentication as simplejwt_authentication
+from rest_framework_simplejwt import serializers as simplejwt_serializers
 from rest_framework_simplejwt import settings as simplejwt_settings
 from rest_framework_simplejwt import tokens as simplejwt_tokens
 from rest_framework_simplejwt.tokens import AccessToken
@@ -131,7 +132,7 @@ def external_issuer(settings, monkeypatch):
         }
         # simplejwt rebinds its `api_settings` when SIMPLE_JWT changes, but its modules keep the object they
         # imported: point them at the new one, as a process started with these settings would have it.
-        for module in (simplejwt_authentication, simplejwt_tokens):
+        for module in (simplejwt_authentication, simplejwt_serializers, simplejwt_tokens):
             monkeypatch.setattr(module, "api_settings", simplejwt_settings.api_settings)
         # Each configuration gets a backend (and JWKS cache) of its own, as a fresh process would.
         issuer_backend_for.cache_clear()

@@ -222,7 +222,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # First in the list, so its `Bearer` challenge is the WWW-Authenticate header of every 401: the identity mode's
         # own class (AUTH_MODE, read at request time; jobs/authentication.py TOKEN_AUTHENTICATION).
-        "jobs.authentication.token_authentication",
+        "jobs.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

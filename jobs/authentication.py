@@ -211,7 +211,7 @@ class BearerTokenAuthentication(JWTAuthentication):
 
     def verification_key(self):
         """Return what a verification of a token depends on besides the token: a reused one must match it."""
-        return (type(self), IssuerConfig.from_settings())
+        return (self.mode, IssuerConfig.from_settings())
 
     def get_validated_token(self, raw_token):
         """Return the verified token, verifying a token seen in the last minute only for its expiry."""
@@ -237,6 +237,7 @@ class BearerTokenAuthentication(JWTAuthentication):
 class LocalTokenAuthentication(BearerTokenAuthentication):
     """AUTH_MODE=local: this service's own tokens, for a live, active user of its own table."""
 
+    mode = LOCAL
     mints_tokens = True  # /api/v2/auth/token and .../refresh answer
 
     def get_user(self, validated_token):
@@ -262,6 +263,7 @@ class LocalPageAuthentication(LocalTokenAuthentication):
 class IssuerTokenAuthentication(BearerTokenAuthentication):
     """AUTH_MODE=external: the tokens of DataBiz's issuer, stateless: the user-id claim is the caller, no row read."""
 
+    mode = EXTERNAL
     mints_tokens = False  # the issuer does: this service's token endpoints answer 404
 
     def verification_key(self):
@@ -282,8 +284,19 @@ PAGE_AUTHENTICATION = {LOCAL: LocalPageAuthentication, EXTERNAL: IssuerTokenAuth
 
 
 def token_authentication():
-    """Return the Bearer authentication of the identity mode in force (DRF's DEFAULT_AUTHENTICATION_CLASSES)."""
+    """Return the Bearer authentication of the identity mode in force."""
     return TOKEN_AUTHENTICATION[auth_mode()]()
+
+
+class TokenAuthentication(BearerTokenAuthentication):
+    """DRF's default authentication (DEFAULT_AUTHENTICATION_CLASSES): made, it is the identity mode's own class.
+
+    A class rather than the function above, so that what inspects the setting (drf-spectacular's Swagger view) finds
+    a Bearer scheme there.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        return token_authentication()
 
 
 def page_authentication():

@@ -16,12 +16,14 @@ mode the statement is also the check of a reused connection (`fetch_checked`), s
 """
 import datetime
 import functools
+import logging
 import re
 import uuid
 
 from django.db import OperationalError, connections, models
 
 _UUID = models.UUIDField()
+logger = logging.getLogger(__name__)
 
 
 class CompileError(RuntimeError):
@@ -207,9 +209,10 @@ def run_checked(connection, read):
     connection.health_check_done = True
     try:
         return read()
-    except OperationalError:
+    except OperationalError as exc:
         if checked_by_django or connection.is_usable():
             raise
+        logger.info("A reused database connection failed (%s); the read runs again on a new one.", exc)
         connection.close()
         return read()
 

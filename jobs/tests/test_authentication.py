@@ -18,7 +18,7 @@ from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.tokens import AccessToken
 from werkzeug import Response
 
-from jobs.authentication import issuer_backend, page_authentication, token_authentication
+from jobs.authentication import TokenAuthentication, issuer_backend, page_authentication, token_authentication
 
 from . import DATABIZ_USER, NOW, SHARED_SECRET, ago
 
@@ -702,5 +702,6 @@ def test_a_verification_is_not_reused_under_another_issuer_configuration(
 )
 def test_each_identity_mode_is_a_class_of_its_own(mode, authentication, page, settings):
     settings.AUTH_MODE = mode
+    made = (token_authentication(), TokenAuthentication(), page_authentication())
 
-    assert (type(token_authentication()).__name__, type(page_authentication()).__name__) == (authentication, page)
+    assert [type(instance).__name__ for instance in made] == [authentication, authentication, page]
