@@ -273,6 +273,13 @@ def run_wrk(port, connections, duration, conditional, tokens_path):
         env={**os.environ, "BENCH_TOKENS": str(tokens_path), "BENCH_CONDITIONAL": "1" if conditional else "0"},
         capture_output=True, text=True, check=True,
     )
+    rps, p50, p99, errors, (ok200, ok304, other) = wrk_figures(result)
+    return rps, p50, p99, errors + other, 100 * ok304 / max(1, ok200 + ok304 + other)
+
+
+def wrk_figures(result):
+    """Return requests/s, p50 and p99 (ms), socket errors and the (200, 304, other) counts of a wrk run with
+    bench/poll.lua, or stop when wrk printed no latency figures."""
     out = result.stdout
     if "Latency Distribution" not in out:
         sys.exit(f"wrk gave no latency figures:\n{out}\n{result.stderr}")
@@ -281,9 +288,8 @@ def run_wrk(port, connections, duration, conditional, tokens_path):
     p50 = to_ms(re.search(r"^\s*50%\s+([\d.]+(?:us|ms|s|m))", out, re.M).group(1))
     p99 = to_ms(re.search(r"^\s*99%\s+([\d.]+(?:us|ms|s|m))", out, re.M).group(1))
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    ok200, ok304, other = (int(n) for n in re.search(r"statuses: 200=(\d+) 304=(\d+) other=(\d+)", out).groups())
-    errors += other
-    return rps, p50, p99, errors, 100 * ok304 / max(1, ok200 + ok304 + other)
+    statuses = tuple(int(n) for n in re.search(r"statuses: 200=(\d+) 304=(\d+) other=(\d+)", out).groups())
+    return rps, p50, p99, errors, statuses
 
 
 def scenario_lines(port, tokens_path, server, duration, runs, connection_counts):

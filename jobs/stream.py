@@ -42,12 +42,16 @@ from .filters import JobFilter
 from .import_speed import learned_so_far, share_import_speed
 from .models import JOB_COLUMNS, Dataset
 from .polling import tagged_answer
+from .routers import replica_caught_up
 from .serializers import JobSerializer
 
 logger = logging.getLogger(__name__)
 
 # Users whose pages one query reads; more open streams take more queries per tick.
 USERS_PER_QUERY = 1000
+# How long a read of users named by the primary waits for a replica to replay their change (then it reads anyway;
+# the tick is the safety net).
+REPLICA_CATCH_UP = 1.0
 # The streams' database calls run on two threads of their own, so on two connections a process: under ASGI, Django
 # gives each request a thread (and a connection) of its own, which thousands of open streams would exhaust. The
 # tick reads everyone on one; the users that notifications and new streams name are read on the other, so that
@@ -265,12 +269,12 @@ class StreamHub:
             self.woken.clear()
             named, self.named = self.named, set()
             listings = [listing for listing in self.streams if listing.user_id in named]
-            await self.tick_and_go_on(listings, executor=NAMED_USERS_THREAD)
+            await self.tick_and_go_on(listings, executor=NAMED_USERS_THREAD, after_the_primary=True)
 
-    async def tick_and_go_on(self, listings=None, executor=DATABASE_THREAD):
+    async def tick_and_go_on(self, listings=None, executor=DATABASE_THREAD, after_the_primary=False):
         """Tick; whatever goes wrong, the streams stay open and the next tick tries again."""
         try:
-            await self.tick(listings, executor)
+            await self.tick(listings, executor, after_the_primary)
         except Exception:
             logger.exception("A stream tick failed; the next one tries again.")
 
@@ -290,12 +294,19 @@ class StreamHub:
                 logger.warning("Listening for dataset notifications failed; retrying.", exc_info=True)
                 await asyncio.sleep(conf.stream_retry().total_seconds())
 
-    async def tick(self, listings=None, executor=DATABASE_THREAD):
+    async def tick(self, listings=None, executor=DATABASE_THREAD, after_the_primary=False):
         """Read the answers of `listings` (every open stream's by default) and hand them to the streams that lack
-        them: the changed ones to every stream of their listing, the current ones to new streams."""
+        them: the changed ones to every stream of their listing, the current ones to new streams.
+
+        `after_the_primary`: the users were named by the primary (a notification, a new stream), so the read waits
+        until a replica has replayed what the primary had written by then; before the read's start is taken, so
+        that a tick reading meanwhile cannot count as newer than it.
+        """
         listings = list(self.streams) if listings is None else listings
         if not listings or self.stopping:
             return
+        if after_the_primary:
+            await in_database_thread(replica_caught_up, executor=executor)(REPLICA_CATCH_UP)
         started = time.perf_counter()
         try:
             pages = await in_database_thread(refresh, executor=executor)(listings, self.pages)
