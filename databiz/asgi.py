@@ -18,11 +18,14 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "databiz.settings")
 
-STREAM_PATHS = ("/api/v2/jobs/stream",)
-
 django_asgi = get_asgi_application()
 
-from jobs import stream  # noqa: E402  (after Django is set up)
+from django.urls import reverse  # noqa: E402  (after Django is set up)
+
+# The stream's route, read from the URL map (a renamed URL moves with it); every other request goes to WSGI.
+STREAM_PATHS = (reverse("jobs:stream"),)
+
+from jobs.stream import hub  # noqa: E402  (after Django is set up)
 
 # One thread a worker process: a poll is CPU-bound Python, so more threads only contend for the GIL.
 django_wsgi = WSGIMiddleware(get_wsgi_application(), workers=int(os.environ.get("WSGI_THREADS", "1")))
@@ -64,7 +67,7 @@ def end_streams_on_stop_signals(loop):
         server_handler = signal.getsignal(signum)
 
         def handler(number, frame, server_handler=server_handler):
-            loop.call_soon_threadsafe(stream.HUB.stop)
+            loop.call_soon_threadsafe(hub.HUB.stop)
             if callable(server_handler):
                 server_handler(number, frame)
             elif server_handler == signal.SIG_DFL:

@@ -32,9 +32,9 @@ def allowed_origins(settings):
 def hub(monkeypatch, settings):
     """A stream hub of this test's own, whose database calls run in the test's thread and transaction."""
     settings.JOBS_STREAM_TICK = datetime.timedelta(seconds=0.05)
-    monkeypatch.setattr(stream, "HUB", stream.StreamHub())
+    monkeypatch.setattr(stream.hub, "HUB", stream.StreamHub())
     monkeypatch.setattr(
-        stream, "in_database_thread", lambda function, executor=None: sync_to_async(function, thread_sensitive=True)
+        stream.hub, "in_database_thread", lambda function, executor=None: sync_to_async(function, thread_sensitive=True)
     )
 
 

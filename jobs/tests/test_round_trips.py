@@ -43,7 +43,7 @@ def admin_params(**overrides):
 def close_service_connections():
     """Close the connections of this thread and of the streams' database threads."""
     connections.close_all()
-    for executor in (stream.DATABASE_THREAD, stream.NAMED_USERS_THREAD):
+    for executor in stream.STREAM_THREADS:
         executor.submit(connections.close_all).result()
 
 

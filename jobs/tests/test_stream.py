@@ -35,9 +35,9 @@ def hub(monkeypatch, settings):
     streams' own database thread would not see the test's rows)."""
     settings.JOBS_STREAM_TICK = datetime.timedelta(seconds=0.05)
     fresh = stream.StreamHub()
-    monkeypatch.setattr(stream, "HUB", fresh)
+    monkeypatch.setattr(stream.hub, "HUB", fresh)
     monkeypatch.setattr(
-        stream, "in_database_thread", lambda function, executor=None: sync_to_async(function, thread_sensitive=True)
+        stream.hub, "in_database_thread", lambda function, executor=None: sync_to_async(function, thread_sensitive=True)
     )
     return fresh
 
@@ -472,7 +472,7 @@ def test_a_tick_that_fails_unexpectedly_leaves_the_streams_to_the_next_one(user,
             raise RuntimeError("a bug")
         return read(listings, previous)
 
-    monkeypatch.setattr(stream, "refresh", fails_twice)
+    monkeypatch.setattr(stream.hub, "refresh", fails_twice)
 
     async def scenario():
         response = await open_stream(user)

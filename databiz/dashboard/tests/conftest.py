@@ -84,7 +84,7 @@ class AsgiServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self):
-        self.monkeypatch.setattr(stream, "HUB", stream.StreamHub())
+        self.monkeypatch.setattr(stream.hub, "HUB", stream.StreamHub())
         config = uvicorn.Config(ASGIStaticFilesHandler(asgi.application), host="127.0.0.1", port=self.port,
                                 lifespan="on", log_level="warning", timeout_graceful_shutdown=2)
         self.server = uvicorn.Server(config)
@@ -101,7 +101,7 @@ class AsgiServer:
         await self.server.serve()
 
     def stop(self):
-        self.loop.call_soon_threadsafe(stream.HUB.stop)
+        self.loop.call_soon_threadsafe(stream.hub.HUB.stop)
         self.server.should_exit = True
         self.thread.join(10)
         assert not self.thread.is_alive(), "uvicorn did not stop within 10 s"
@@ -115,5 +115,5 @@ def asgi_server(transactional_db, monkeypatch):
     if server.thread.is_alive():
         server.stop()
     # The streams' database thread and the WSGI requests' thread outlive the test; their connections must not.
-    for executor in (stream.DATABASE_THREAD, stream.NAMED_USERS_THREAD, asgi.django_wsgi.executor):
+    for executor in (*stream.STREAM_THREADS, asgi.django_wsgi.executor):
         executor.submit(connections.close_all).result()

@@ -1,0 +1,131 @@
+"""The stream's reads: what a stream follows (a Listing), one query per filter shape for every open listing, and
+the page comparison that keeps what did not change. Runs on the streams' database threads (jobs/stream/hub.py)."""
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from django.db import connections, router, transaction
+from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
+
+from .. import conf
+from ..compiled import run_checked
+from ..import_speed import learned_so_far, share_import_speed
+from ..models import JOB_COLUMNS, Dataset
+from ..polling import tagged_answer
+from ..serializers import JobSerializer
+
+# Users whose pages one query reads; more open streams take more queries per tick.
+USERS_PER_QUERY = 1000
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `/api/v2/jobs/active` answers one user: the JSON body and its ETag."""
+
+    body: bytes
+    etag: str
+
+    def event(self):
+        """Return the answer as one Server-Sent Event."""
+        return b"event: jobs\nid: " + self.etag.encode() + b"\ndata: " + self.body + b"\n\n"
+
+
+class Listing(NamedTuple):
+    """What a stream follows: one user's list, narrowed by the list's filters (`?status=`, `?type=`) or not."""
+
+    user_id: uuid.UUID
+    job_statuses: tuple = ()
+    job_types: tuple = ()
+
+
+@dataclass(frozen=True)
+class TaggedPage:
+    """One listing's page as a tick read it: the answer's ETag and jobs, and what they were made of."""
+
+    etag: str
+    jobs: list
+    # The page's rows as plain values (every rule's outcome at the tick's `now` is a column of them), and the rest
+    # of what its answer is made of: the import speed this process had learned, and the poll interval settings.
+    rows: list
+    inputs: tuple
+
+
+def tagged_pages(listings, *, now=None, previous=None):
+    """Return {listing: TaggedPage} for every listing of `listings`: one query for the users of each filter shape
+    (USERS_PER_QUERY users a query).
+
+    `previous` holds the pages of an earlier read: a listing whose rows and inputs are the same again keeps its
+    jobs and ETag, and no job is made of its rows (most pages do not change from one tick to the next).
+    """
+    now = now or timezone.now()
+    previous = previous or {}
+    using = router.db_for_read(Dataset)
+    inputs = (learned_so_far(using), conf.poll_interval(running=True), conf.poll_interval(running=False))
+    shapes = defaultdict(list)
+    for listing in listings:
+        shapes[listing.job_statuses, listing.job_types].append(listing.user_id)
+    pages = {}
+    for (job_statuses, job_types), user_ids in shapes.items():
+        by_owner = defaultdict(list)
+        for start in range(0, len(user_ids), USERS_PER_QUERY):
+            queryset = Dataset.objects.using(using).jobs_for_owners(
+                user_ids[start:start + USERS_PER_QUERY], now=now, job_statuses=job_statuses, job_types=job_types
+            )
+            fields, annotations = owner_rows(queryset, by_owner)
+        for user_id in user_ids:
+            listing, rows = Listing(user_id, job_statuses, job_types), by_owner[user_id]
+            before = previous.get(listing)
+            if before is not None and before.rows == rows and before.inputs == inputs:
+                pages[listing] = before
+                continue
+            jobs = jobs_of(rows, fields, annotations, using)
+            pages[listing] = TaggedPage(tagged_answer(JobSerializer, jobs)[0], jobs, rows, inputs)
+    return pages
+
+
+def owner_rows(queryset, by_owner):
+    """Add the rows of `queryset`'s jobs to `by_owner` ({owner: [row, ...]}, in job order) as plain values: the
+    columns a job is made of, then the annotations. Return the names of both."""
+    loaded = {*JOB_COLUMNS, "created_by"}
+    fields = [field.attname for field in Dataset._meta.concrete_fields if field.attname in loaded]
+    annotations = list(queryset.query.annotation_select)
+    owner = fields.index("created_by")
+    for row in queryset.values_list(*fields, *annotations):
+        by_owner[row[owner]].append(row)
+    return fields, annotations
+
+
+def jobs_of(rows, fields, annotations, using):
+    """Return the jobs made of rows that `owner_rows` read: what iterating the QuerySet would have made of them."""
+    jobs = []
+    for row in rows:
+        job = Dataset.from_db(using, fields, row[:len(fields)])
+        for name, value in zip(annotations, row[len(fields):]):
+            setattr(job, name, value)
+        jobs.append(job)
+    return list(share_import_speed(jobs, using))
+
+
+def render(etag, jobs):
+    """Return the Answer of a page of jobs whose ETag is `etag`: the list's JSON bytes."""
+    return Answer(JSONRenderer().render(JobSerializer(jobs, many=True).data), etag)
+
+
+def answers_for(listings, *, now=None):
+    """Return {listing: Answer} for every listing of `listings`, as the list answers each of them."""
+    return {listing: render(page.etag, page.jobs) for listing, page in tagged_pages(listings, now=now).items()}
+
+
+def refresh(listings, previous=None):
+    """Return the tagged pages of `listings` (keeping those of `previous` whose rows are the same), on a connection
+    kept as a request's is (CONN_MAX_AGE), whose check is the read's own first statement: one statement, so one
+    round trip and one transaction, for each filter shape in use."""
+    connection = connections[router.db_for_read(Dataset)]
+    if connection.in_atomic_block:
+        # Inside a caller's transaction (the tests'): a savepoint, so that a failed read leaves it usable.
+        with transaction.atomic(using=connection.alias):
+            return tagged_pages(listings, previous=previous)
+    connection.close_if_unusable_or_obsolete()
+    return run_checked(connection, lambda: tagged_pages(listings, previous=previous))

@@ -1,0 +1,159 @@
+"""`GET /api/v2/jobs/stream`: the HTTP side of a stream. Authentication and refusals (on the streams' requests
+thread), the listing a request asks for, and the Server-Sent Events framing of what the hub hands the stream."""
+import asyncio
+import time
+
+from django.core.exceptions import SuspiciousOperation
+from django.core.handlers.asgi import ASGIRequest
+from django.db import DatabaseError
+from django.http import JsonResponse, StreamingHttpResponse
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from django_filters.utils import translate_validation
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import APIException, AuthenticationFailed, NotAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+
+from databiz.errors import api_exception_handler, bad_request_body, database_unavailable_response
+from databiz.metrics import STREAM_EVENTS
+
+from .. import conf
+from ..authentication import token_authentication
+from ..filters import JobFilter
+from ..models import Dataset
+from . import hub as hubs
+from .hub import COME_BACK_LATER, FELL_BEHIND, REQUESTS_THREAD
+from .pages import Listing
+
+
+def retry_hint():
+    """Return the field that tells an EventSource how long to wait before it reconnects (JOBS_STREAM_RETRY)."""
+    return f"retry: {int(conf.stream_retry().total_seconds() * 1000)}\n\n".encode()
+
+
+def authenticate(django_request):
+    """Return (user, token) as the list authenticates its caller (Bearer token, or the session), or raise."""
+    request = Request(django_request, authenticators=[token_authentication(), SessionAuthentication()])
+    if request.user is None or not request.user.is_authenticated:
+        raise NotAuthenticated()
+    return request.user, request.auth
+
+
+def refusal(exc):
+    """Return the JSON answer DRF gives for an API exception (401 with its challenge, 429, 503)."""
+    response = api_exception_handler(exc, {})
+    if isinstance(exc, (NotAuthenticated, AuthenticationFailed)):
+        response.status_code = 401
+        response["WWW-Authenticate"] = token_authentication().authenticate_header(None)
+    response.accepted_renderer, response.accepted_media_type, response.renderer_context = (
+        JSONRenderer(), "application/json", {}
+    )
+    return response.render()
+
+
+def listing_of(user_id, query_params):
+    """Return the listing a stream request asks for: its `status` and `type` filters validated as the list's are."""
+    filterset = JobFilter(query_params, queryset=Dataset._base_manager.none())
+    if not filterset.is_valid():
+        raise translate_validation(filterset.errors)
+    chosen = filterset.form.cleaned_data
+    return Listing(user_id, tuple(sorted(set(chosen["status"]))), tuple(sorted(set(chosen["type"]))))
+
+
+# How a stream ends when its credentials are due: a token's client signs in again; a session's browser reconnects,
+# its cookie checked anew (a signed-out or deactivated user then gets the 401).
+REAUTHENTICATE = b'event: reauthenticate\ndata: {"detail": "The token has expired."}\n\n'
+
+
+def heartbeat_wait(ends_at):
+    """Return how long a stream waits for an answer: until its next heartbeat, or until it is due to end."""
+    wait = conf.stream_heartbeat().total_seconds()
+    return min(wait, max(0.0, ends_at - time.time()))
+
+
+def stream_end(token):
+    """Return (when, last chunk) a stream ends: at its Bearer token's expiry asking for a new one, or for a browser
+    session after JOBS_STREAM_SESSION_RECHECK with a reconnection hint."""
+    if token is not None and "exp" in token:
+        return float(token["exp"]), REAUTHENTICATE
+    return time.time() + conf.stream_session_recheck().total_seconds(), retry_hint()
+
+
+async def events(listing, last_event_id, ends_at, end):
+    """Yield the stream of one listing: the current answer (unless the client has it), then each change, until
+    `ends_at`, when `end` is its last chunk."""
+    queue = hubs.HUB.subscribe(listing)
+    sent = last_event_id
+    try:
+        yield retry_hint()
+        while True:
+            try:
+                answer = await asyncio.wait_for(queue.get(), timeout=heartbeat_wait(ends_at))
+            except TimeoutError:
+                if time.time() >= ends_at:
+                    yield end
+                    return
+                yield b": heartbeat\n\n"
+                continue
+            if answer is COME_BACK_LATER:
+                yield retry_hint()
+                return
+            if answer is FELL_BEHIND:
+                return
+            if answer.etag != sent:
+                sent = answer.etag
+                STREAM_EVENTS.inc()
+                yield answer.event()
+    finally:
+        hubs.HUB.unsubscribe(listing, queue)
+
+
+class JobStreamView(View):
+    """`GET /api/v2/jobs/stream`: the signed-in user's jobs as Server-Sent Events, each what the list answers."""
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        """Return the view, exempt from CSRF checks as DRF's views are: it only reads, and refuses any other method."""
+        return csrf_exempt(super().as_view(**initkwargs))
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        """Refuse a method other than GET as the API does: a JSON 405 naming the allowed ones."""
+        response = JsonResponse(
+            {"detail": f'Method "{request.method}" not allowed.'}, status=405,
+            headers={"Allow": ", ".join(self._allowed_methods())},
+        )
+
+        async def refused():
+            return response
+
+        return refused()
+
+    async def get(self, request):
+        """Open the stream, or answer 400, 401, 429 or 503 as JSON."""
+        if not isinstance(request, ASGIRequest):
+            # A WSGI server would hold a worker for the stream's whole life (Django reads an async stream to its end
+            # before sending anything): refuse, so that the client polls instead.
+            return JsonResponse(
+                {"detail": "This server does not stream (it is not an ASGI server): poll /api/v2/jobs/active."},
+                status=503, headers={"Retry-After": str(int(conf.stream_retry().total_seconds()))},
+            )
+        try:
+            user, token = await hubs.in_database_thread(authenticate, REQUESTS_THREAD)(request)
+            listing = listing_of(user.pk, request.GET)
+            if (limit := hubs.HUB.limit_reached(user.pk)) is not None:
+                raise limit
+        except APIException as exc:
+            return await hubs.in_database_thread(refusal, REQUESTS_THREAD)(exc)
+        except DatabaseError as exc:
+            return await hubs.in_database_thread(database_unavailable_response, REQUESTS_THREAD)(exc)
+        except SuspiciousOperation as exc:  # a query Django refuses to read
+            return JsonResponse(bad_request_body(exc), status=400)
+        response = StreamingHttpResponse(
+            events(listing, request.headers.get("Last-Event-ID"), *stream_end(token)),
+            content_type="text/event-stream",
+        )
+        # Proxies must pass each event on at once (nginx: this header; others: buffering off for this path).
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"
+        return response
