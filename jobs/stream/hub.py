@@ -5,7 +5,6 @@ import asyncio
 import contextlib
 import logging
 import time
-import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,7 +16,7 @@ from databiz.metrics import STREAM_TICK_SECONDS, STREAMS_OPEN
 
 from .. import conf
 from ..routers import replica_caught_up
-from .notify import notification_connection, quote_channel
+from .notify import listen
 from .pages import refresh, render
 
 logger = logging.getLogger(__name__)
@@ -175,19 +174,12 @@ class StreamHub:
 
     async def listen(self):
         """Listen to the imports service's notifications (datasets changed for a user) and wake the ticker."""
-        while True:
-            try:
-                async with await notification_connection() as connection:
-                    await connection.execute(f"LISTEN {quote_channel(conf.stream_notify_channel())}")
-                    self.listening.set()
-                    async for notification in connection.notifies():
-                        with contextlib.suppress(ValueError):
-                            self.named.add(uuid.UUID(notification.payload))
-                            self.woken.set()
-            except Exception:
-                # The tick goes on meanwhile; listen again shortly.
-                logger.warning("Listening for dataset notifications failed; retrying.", exc_info=True)
-                await asyncio.sleep(conf.stream_retry().total_seconds())
+
+        def named(user_id):
+            self.named.add(user_id)
+            self.woken.set()
+
+        await listen(conf.stream_notify_channel(), named, self.listening.set, conf.stream_retry().total_seconds())
 
     async def tick(self, listings=None, executor=DATABASE_THREAD, after_the_primary=False):
         """Read the answers of `listings` (every open stream's by default) and hand them to the streams that lack

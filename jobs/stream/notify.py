@@ -1,9 +1,15 @@
 """Both ends of the notification channel: the trigger's SQL the imports team installs on `datasets` (never this
-service), the channel's rule, and the connection that LISTENs to it (on the primary)."""
+service), the channel's rule, and the LISTEN loop on the primary that hands the hub the users named."""
+import asyncio
+import contextlib
+import logging
 import re
+import uuid
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
+
+logger = logging.getLogger(__name__)
 
 
 async def notification_connection():
@@ -15,9 +21,22 @@ async def notification_connection():
     return await psycopg.AsyncConnection.connect(**params, autocommit=True)
 
 
-def quote_channel(channel):
-    """Return a channel name quoted as an SQL identifier."""
-    return '"' + channel.replace('"', '""') + '"'
+async def listen(channel, on_user, on_listening, retry):
+    """LISTEN to `channel` on the primary for as long as the task runs: `on_listening()` once in place, `on_user(id)`
+    for each notification naming a user; after any failure (the primary restarted, the network) again after `retry`
+    seconds, the tick going on meanwhile."""
+    statement = f'LISTEN "{checked_channel(channel)}"'  # quoted: an identifier keeps its case, as pg_notify's literal
+    while True:
+        try:
+            async with await notification_connection() as connection:
+                await connection.execute(statement)
+                on_listening()
+                async for notification in connection.notifies():
+                    with contextlib.suppress(ValueError):
+                        on_user(uuid.UUID(notification.payload))
+        except Exception:
+            logger.warning("Listening for dataset notifications failed; retrying.", exc_info=True)
+            await asyncio.sleep(retry)
 
 
 NOTIFY_SQL = """-- Run by the imports team on the database of `datasets` (the jobs service never installs it).
@@ -54,9 +73,14 @@ def channel_problem(channel):
     return f"The channel {channel!r} is not a plain PostgreSQL identifier ({CHANNEL_RULE})."
 
 
-def notify_sql(channel):
-    """Return the trigger SQL that notifies `channel` with the owners (before and after) of every changed dataset."""
+def checked_channel(channel):
+    """Return `channel`, or raise ValueError unless it is a plain PostgreSQL identifier: the one rule both ends rely on
+    (the trigger's string literal, the LISTEN's quoted identifier), so that neither needs escaping."""
     if (problem := channel_problem(channel)) is not None:
         raise ValueError(problem)
-    # A plain identifier needs no quoting inside the string literal.
-    return NOTIFY_SQL.format(function="databiz_jobs_notify", channel_literal=f"'{channel}'")
+    return channel
+
+
+def notify_sql(channel):
+    """Return the trigger SQL that notifies `channel` with the owners (before and after) of every changed dataset."""
+    return NOTIFY_SQL.format(function="databiz_jobs_notify", channel_literal=f"'{checked_channel(channel)}'")
