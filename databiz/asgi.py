@@ -14,11 +14,31 @@ import threading
 
 from a2wsgi import WSGIMiddleware
 from django.core.asgi import get_asgi_application
+from django.core.handlers.asgi import ASGIHandler
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "databiz.settings")
 
-django_asgi = get_asgi_application()
+get_asgi_application()  # Django set up as for any ASGI server; the stream gets the handler below
+
+
+class StreamHandler(ASGIHandler):
+    """Django's ASGI handler without a thread of its own for every request.
+
+    Django runs each request in a ThreadSensitiveContext, so the synchronous receivers of `request_started` and
+    `request_finished` (closing old connections, resetting the query log) get a thread made for that request, which
+    lives as long as the response: an idle thread per open stream, about 48 KiB each (docs/performance.md). The
+    stream's own database work runs on the streams' threads (jobs/stream/hub.py); these receivers are brief and run
+    on asgiref's one shared thread instead.
+    """
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        await self.handle(scope, receive, send)
+
+
+django_asgi = StreamHandler()
 
 from django.urls import reverse  # noqa: E402  (after Django is set up)
 
