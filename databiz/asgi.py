@@ -25,11 +25,12 @@ get_asgi_application()  # Django set up as for any ASGI server; the stream gets 
 class StreamHandler(ASGIHandler):
     """Django's ASGI handler without a thread of its own for every request.
 
-    Django runs each request in a ThreadSensitiveContext, so the synchronous receivers of `request_started` and
-    `request_finished` (closing old connections, resetting the query log) get a thread made for that request, which
-    lives as long as the response: an idle thread per open stream, about 48 KiB each (docs/performance.md). The
-    stream's own database work runs on the streams' threads (jobs/stream/hub.py); these receivers are brief and run
-    on asgiref's one shared thread instead.
+    Django runs each request in a ThreadSensitiveContext, so its synchronous parts (the project's middleware, the
+    receivers of `request_started` and `request_finished`) get a thread made for that request, which lives as long
+    as the response: an idle thread per open stream, about 48 KiB each (docs/performance.md). Here they run on
+    asgiref's one shared thread instead, one stream's opening (its middleware and authentication, until the response
+    starts) and one stream's close at a time: the same order its authentication already had on the streams' one
+    requests thread (jobs/stream/hub.py), where all of the stream's own database work runs.
     """
 
     async def __call__(self, scope, receive, send):

@@ -25,9 +25,11 @@ async def listen(channel, on_user, on_listening, retry):
     """LISTEN to `channel` on the primary for as long as the task runs: `on_listening()` once in place, `on_user(id)`
     for each notification naming a user; after any failure (the primary restarted, the network) again after `retry`
     seconds, the tick going on meanwhile."""
-    statement = f'LISTEN "{checked_channel(channel)}"'  # quoted: an identifier keeps its case, as pg_notify's literal
     while True:
         try:
+            # Quoted: the identifier keeps its case, as pg_notify's literal does. A channel outside the rule (jobs.E004,
+            # which ASGI servers do not run) is logged here and tried again, never a task that dies unseen.
+            statement = f'LISTEN "{checked_channel(channel)}"'
             async with await notification_connection() as connection:
                 await connection.execute(statement)
                 on_listening()
