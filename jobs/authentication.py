@@ -269,8 +269,9 @@ class IssuerTokenAuthentication(BearerTokenAuthentication):
     def verification_key(self):
         """The issuer's configuration, and which key set of its JWKS (if any) is in use: a token verified with an
         earlier key set is verified again."""
-        keys = issuer_backend().jwks_client
-        return (*super().verification_key(), 0 if keys is None else keys.generation)
+        config = IssuerConfig.from_settings()  # read once a poll: the key and the backend both come from it
+        keys = issuer_backend_for(config).jwks_client
+        return (self.mode, config, 0 if keys is None else keys.generation)
 
     def get_user(self, validated_token):
         """Return the caller the token names, with no user query."""
