@@ -88,7 +88,7 @@ serve: $(VENV)/.runtime
 	  -o -name 'gauge_*.db' -o -name 'histogram_*.db' -o -name 'summary_*.db' \) -delete
 	DJANGO_DEBUG=0 PROMETHEUS_MULTIPROC_DIR="$(PROMETHEUS_MULTIPROC_DIR)" exec $(BIN)/granian --interface $(INTERFACE) \
 	  --host $(HOST) --port $(PORT) --workers $(WORKERS) --blocking-threads 1 --backlog 2048 \
-	  --no-ws --log-level warning databiz.$(INTERFACE):application
+	  --no-ws --workers-kill-timeout 4 --log-level warning databiz.$(INTERFACE):application
 
 # The polling benchmark (PostgreSQL and wrk required; see docs/performance.md).
 bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/databiz_bench

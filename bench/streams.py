@@ -57,8 +57,8 @@ def start_server(env, port):
     metrics.mkdir(parents=True)
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "granian"), "--interface", "asgi", "--host", "127.0.0.1", "--port",
-         str(port), "--workers", "2", "--backlog", "4096", "--no-ws", "--log-level", "warning",
-         "databiz.asgi:application"],
+         str(port), "--workers", "2", "--backlog", "4096", "--no-ws", "--workers-kill-timeout", "4", "--log-level",
+         "warning", "databiz.asgi:application"],
         cwd=ROOT, env={**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics)},
         stdout=open(ROOT / "bench-results" / "streams-server.log", "w"), stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: stopping it stops its workers too
@@ -132,31 +132,51 @@ async def poll_forever(port, token, stop):
     writer.close()
 
 
-async def stream_forever(port, user, token, stop, watched, seen):
+async def stream_forever(port, user, token, stop, watched, seen, opened, health):
+    """Hold one tab's stream: note its first answer, the longest silence once open (heartbeats every 15 s), whether
+    the server ended it, and when the watched change arrives."""
     reader, writer = await request(port, "/api/v2/jobs/stream", token)
     status = await reader.readline()
     assert status.startswith(b"HTTP/1.1 200"), status
+    last = None
     while not stop.is_set():
         try:
             line = await asyncio.wait_for(reader.readline(), timeout=1)
         except TimeoutError:
             continue
+        if not line:
+            health["dropped"] += 1
+            return
+        if line.startswith(b"event: jobs"):
+            opened.add(user)
+        if user in opened and line.strip():
+            now = time.monotonic()
+            if last is not None and health["measuring"]:
+                health["longest_silence"] = max(health["longest_silence"], now - last)
+            last = now
         marker = watched.get(user)
         if marker and line.startswith(b"data:") and marker in line:
             seen.setdefault(user, time.monotonic())
     writer.close()
 
 
-async def measure(mode, url, port, tabs, hold, server):
-    stop, watched, seen = asyncio.Event(), {}, {}
+async def measure(mode, url, port, tabs, hold, server, idle):
+    stop, watched, seen, opened = asyncio.Event(), {}, {}, set()
+    health = {"dropped": 0, "longest_silence": 0.0, "measuring": False}
+    started = time.monotonic()
     if mode == "polling":
         tasks = [asyncio.create_task(poll_forever(port, token, stop)) for _, token in tabs]
     else:
         tasks = []
         for user, token in tabs:
-            tasks.append(asyncio.create_task(stream_forever(port, user, token, stop, watched, seen)))
+            tasks.append(asyncio.create_task(stream_forever(port, user, token, stop, watched, seen, opened, health)))
             await asyncio.sleep(0.002)
+        # The steady state: measured once every stream has its first answer (opening is timed on its own).
+        while len(opened) < len(tabs) and time.monotonic() - started < 120:
+            await asyncio.sleep(0.1)
+    open_seconds = time.monotonic() - started
     await asyncio.sleep(5)
+    health["measuring"] = True
     before = (time.monotonic(), statements(url), cpu_seconds(pids(server)))
     rss_held = rss_mb(pids(server))
     changed = {}
@@ -179,13 +199,19 @@ async def measure(mode, url, port, tabs, hold, server):
         await asyncio.sleep(min(15, left))
         samples.append(rss_mb(pids(server)))
     after = (time.monotonic(), statements(url), cpu_seconds(pids(server)))
+    health["measuring"] = False
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     seconds = after[0] - before[0]
     latencies = sorted(seen[user] - at for user, at in changed.items() if user in seen)
-    line = (f"mode={mode} tabs={len(tabs)} seconds={seconds:.0f} db_xact_per_s={(after[1] - before[1]) / seconds:.1f} "
+    line = (f"mode={mode} tabs={len(tabs)} seconds={seconds:.0f} "
+            + (f"all_open_in_s={open_seconds:.1f} opened={len(opened)} " if mode != "polling" else "")
+            + f"db_xact_per_s={(after[1] - before[1]) / seconds:.1f} "
             f"server_cpu_cores={(after[2] - before[2]) / seconds:.3f} server_rss_mb={rss_held:.0f} "
-            f"rss_every_15s_mb={'/'.join(f'{sample:.0f}' for sample in samples)}")
+            f"rss_every_15s_mb={'/'.join(f'{sample:.0f}' for sample in samples)} "
+            f"kib_per_tab_over_idle={(samples[-1] - idle) * 1024 / len(tabs):.1f}")
+    if mode != "polling":
+        line += f" longest_silence_s={health['longest_silence']:.1f} dropped={health['dropped']}"
     if latencies:
         line += (f" change_to_client_p50_ms={statistics.median(latencies) * 1000:.0f}"
                  f" p99_ms={latencies[-1] * 1000:.0f} changes_seen={len(latencies)}/{len(changed)}")
@@ -225,7 +251,7 @@ def main():
         server = start_server(server_env(url, mode == "stream-notify"), port)
         try:
             idle = rss_mb(pids(server))
-            line = asyncio.run(measure(mode, url, port, tabs, hold, server))
+            line = asyncio.run(measure(mode, url, port, tabs, hold, server, idle))
             lines.append(f"{line} server_rss_idle_mb={idle:.0f}")
             say(lines[-1])
         finally:

@@ -48,8 +48,36 @@ STREAM_PATHS = (reverse("jobs:stream"),)
 
 from jobs.stream import hub  # noqa: E402  (after Django is set up)
 
+
+class WSGIRequests:
+    """Django's WSGI application, counting the requests under way, which skip Django once the server is stopping.
+
+    A stopping granian waits for its connections, not for the requests of clients that have gone (a poll sent just
+    before the client closed): those wait on django_wsgi's thread. One left running when the event loop stops waits
+    forever for the loop to take its response (a2wsgi hands it over through the loop), and the worker process, which
+    joins that thread as it exits, never exits. So the lifespan's shutdown, while the loop still runs, lets the
+    requests still queued through at once (their clients have gone) and waits until none is left (`finish`).
+    """
+
+    def __init__(self, app):
+        self.app, self.under_way, self.stopping = app, 0, False
+
+    def __call__(self, environ, start_response):
+        if self.stopping:
+            start_response("503 Service Unavailable", [("Content-Length", "0"), ("Connection", "close")])
+            return []
+        return self.app(environ, start_response)
+
+    async def finish(self, poll=0.01):
+        self.stopping = True
+        while self.under_way:
+            await asyncio.sleep(poll)
+
+
+wsgi_requests = WSGIRequests(get_wsgi_application())
+
 # One thread a worker process: a poll is CPU-bound Python, so more threads only contend for the GIL.
-django_wsgi = WSGIMiddleware(get_wsgi_application(), workers=int(os.environ.get("WSGI_THREADS", "1")))
+django_wsgi = WSGIMiddleware(wsgi_requests, workers=int(os.environ.get("WSGI_THREADS", "1")))
 
 # What start-up made lives as long as the process: out of the garbage collector's full passes (as databiz/wsgi.py).
 gc.freeze()
@@ -60,7 +88,11 @@ async def application(scope, receive, send):
     if scope["type"] == "lifespan":
         return await lifespan(receive, send)
     if scope["type"] == "http" and scope["path"] not in STREAM_PATHS:
-        return await django_wsgi(scope, receive, send)
+        wsgi_requests.under_way += 1
+        try:
+            return await django_wsgi(scope, receive, send)
+        finally:
+            wsgi_requests.under_way -= 1
     return await django_asgi(scope, receive, send)
 
 
@@ -69,9 +101,11 @@ async def lifespan(receive, send):
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            wsgi_requests.stopping = False  # a server started again in the same process (the browser tests)
             end_streams_on_stop_signals(asyncio.get_running_loop())
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            await wsgi_requests.finish()
             await send({"type": "lifespan.shutdown.complete"})
             return
 

@@ -336,6 +336,7 @@ JOBS_PROGRESS_HISTORY = env_duration("JOBS_PROGRESS_HISTORY", None, minimum=MINU
 JOBS_PROGRESS_MIN_SAMPLE = env_int("JOBS_PROGRESS_MIN_SAMPLE", None, minimum=1, maximum=1_000_000)
 JOBS_PROGRESS_CACHE = env_duration("JOBS_PROGRESS_CACHE", None, minimum=SECOND, maximum=DAY)
 JOBS_STREAM_TICK = env_duration("JOBS_STREAM_TICK", None, minimum=timedelta(milliseconds=100), maximum=HOUR)
+JOBS_STREAM_FULL_READ = env_duration("JOBS_STREAM_FULL_READ", None, minimum=timedelta(milliseconds=100), maximum=DAY)
 JOBS_STREAM_HEARTBEAT = env_duration("JOBS_STREAM_HEARTBEAT", None, minimum=SECOND, maximum=HOUR)
 JOBS_STREAM_RETRY = env_duration("JOBS_STREAM_RETRY", None, minimum=timedelta(milliseconds=100), maximum=HOUR)
 JOBS_STREAM_SESSION_RECHECK = env_duration("JOBS_STREAM_SESSION_RECHECK", None, minimum=SECOND, maximum=DAY)

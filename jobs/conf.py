@@ -31,6 +31,8 @@ DEFAULTS = {
     # the heartbeat comment's interval, the reconnection delay it suggests, the most streams one user and one
     # process may hold open, and the events a stream may fall behind by before it is ended.
     "JOBS_STREAM_TICK": timedelta(seconds=2),
+    # Every this often a tick reads every open stream's answer; the ticks between read only what can have changed.
+    "JOBS_STREAM_FULL_READ": timedelta(seconds=30),
     "JOBS_STREAM_HEARTBEAT": timedelta(seconds=15),
     "JOBS_STREAM_RETRY": timedelta(seconds=5),
     # A stream of a browser session ends this often (the browser reconnects at once with its cookie): a sign-out or
@@ -108,6 +110,11 @@ def progress_cache():
 def stream_tick():
     """Return how often each process reads the answers of every open stream."""
     return get_setting("JOBS_STREAM_TICK")
+
+
+def stream_full_read():
+    """Return how often a tick reads every open stream's answer, not only those that can have changed."""
+    return get_setting("JOBS_STREAM_FULL_READ")
 
 
 def stream_heartbeat():

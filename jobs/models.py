@@ -74,6 +74,11 @@ def moment_expression(now):
     return now if hasattr(now, "resolve_expression") else Value(now, output_field=models.DateTimeField())
 
 
+def retention_start(now):
+    """Return the moment a finished job must have finished at or after to be listed at `now` (JOBS_RETENTION)."""
+    return now - conf.retention()
+
+
 def stalled_q(*, now):
     """Match running imports that have had no update for `JOBS_STALL_AFTER` at `now`."""
     return Q(status__in=dataset_statuses(JobStatus.RUNNING), updated_at__lte=now - conf.stall_after())
@@ -126,8 +131,12 @@ class DatasetQuerySet(models.QuerySet):
         window_start = now - conf.stall_after() - conf.retention()
         return self.with_job_fields(now=now).filter(
             Q(updated_at__gte=window_start),
-            Q(job_status=JobStatus.RUNNING) | Q(finished_at__gte=now - conf.retention()),
+            Q(job_status=JobStatus.RUNNING) | Q(finished_at__gte=retention_start(now)),
         )
+
+    def updated_since(self, moment):
+        """Keep the datasets changed at or after `moment`: the imports service sets `updated_at` as it writes a row."""
+        return self.filter(updated_at__gte=moment)
 
     def with_job_status(self, *job_statuses):
         """Keep the jobs whose job status is one of `job_statuses`."""

@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -288,6 +289,62 @@ def test_a_stream_resumes_on_the_restarted_asgi_server_with_last_event_id(topolo
         assert event["data"] == poll(topology, rows["alice"]).content.decode()
     finally:
         resumed.close()
+
+
+def raw_request(topology, path, user_id):
+    """Send GET `path` to the ASGI server itself as `user_id` over a socket of its own; return the socket."""
+    client = socket.create_connection(("127.0.0.1", int(ASGI_DIRECT.rsplit(":", 1)[1])), timeout=10)
+    client.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   f"Authorization: Bearer {topology.token(user_id)}\r\n\r\n".encode())
+    return client
+
+
+def read_until(client, marker):
+    received = b""
+    while marker not in received:
+        chunk = client.recv(65536)
+        assert chunk, f"the connection closed before {marker!r}: {received!r}"
+        received += chunk
+    return received
+
+
+def read_to_end(client):
+    received = b""
+    while chunk := client.recv(65536):
+        received += chunk
+    client.close()
+    return received
+
+
+def gone(pid):
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_a_stopped_asgi_server_ends_every_stream_with_its_retry_hint_and_exits_within_5_s(topology):
+    users = [uuid.uuid4() for _ in range(200)]
+    streams = [raw_request(topology, "/api/v2/jobs/stream", user) for user in users]
+    for client in streams:
+        read_until(client, b"event: jobs")
+    # Polls whose clients left at once: their work is still queued on the server's WSGI thread as it stops.
+    for user in users:
+        raw_request(topology, "/api/v2/jobs/active", user).close()
+    pid = topology.pid("asgi")
+
+    stop_sent = time.monotonic()
+    os.killpg(pid, signal.SIGTERM)
+    try:
+        endings = [read_to_end(client) for client in streams]
+        wait_until(lambda: gone(pid), 10, "the ASGI server's exit")
+        stopped_in = time.monotonic() - stop_sent
+    finally:
+        deploy_local(topology.state, "start")
+
+    assert [b"retry: 5000\n\n" in ending for ending in endings] == [True] * len(users)
+    assert stopped_in < 5, f"the server took {stopped_in:.1f} s to stop"
 
 
 def manage(topology, *args):

@@ -3,6 +3,7 @@ them (every JOBS_STREAM_TICK, and at once for the users a notification or a new 
 reads run on. Everything here runs on the event loop, but the reads, which run on the streams' database threads."""
 import asyncio
 import contextlib
+import datetime
 import logging
 import time
 from collections import Counter, defaultdict
@@ -10,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
 from django.db import DatabaseError
+from django.utils import timezone
 from rest_framework.exceptions import APIException
 
 from databiz.metrics import STREAM_TICK_SECONDS, STREAMS_OPEN
@@ -20,6 +22,12 @@ from .notify import listen
 from .pages import refresh, render
 
 logger = logging.getLogger(__name__)
+
+
+# How far before the last read's start a tick between full reads looks for changed datasets (without notifications):
+# a row the imports service commits up to this long after the `updated_at` it wrote (a slow transaction, a clock
+# behind the database's) is still found; a later one, a deletion, waits for the next full read (JOBS_STREAM_FULL_READ).
+LATE_CHANGE = datetime.timedelta(seconds=10)
 
 
 # How long a read of users named by the primary waits for a replica to replay their change (then it reads anyway;
@@ -77,6 +85,9 @@ class StreamHub:
         self.fresh = {}
         # Set when the server stops: open streams end, new ones are refused.
         self.stopping = False
+        # When the last full read started (the event loop's clock), and the last scheduled read (the wall clock).
+        self.full_read_at = None
+        self.read_since = None
 
     def open_count(self, user_id=None):
         """Return how many streams are open: in this process, or of one user."""
@@ -142,8 +153,9 @@ class StreamHub:
                 deliver(queue, COME_BACK_LATER, drop_behind=True)
 
     async def run(self):
-        """Refresh while any stream is open: everyone every JOBS_STREAM_TICK, and at once the users that
-        notifications (JOBS_STREAM_NOTIFY_CHANNEL) and new streams name, each on a database thread of its own."""
+        """Refresh while any stream is open: every JOBS_STREAM_TICK what can have changed (`reads`), and at once the
+        users that notifications (JOBS_STREAM_NOTIFY_CHANNEL) and new streams name, each on a database thread of its
+        own."""
         loop = asyncio.get_running_loop()
         helpers = [loop.create_task(self.refresh_named())]
         if conf.stream_notify_channel():
@@ -179,7 +191,25 @@ class StreamHub:
             self.named.add(user_id)
             self.woken.set()
 
-        await listen(conf.stream_notify_channel(), named, self.listening.set, conf.stream_retry().total_seconds())
+        def listening(now_listening):
+            if now_listening:
+                self.full_read_at = None  # what changed while nobody listened: the next tick reads everyone
+                self.listening.set()
+            else:
+                self.listening.clear()
+
+        await listen(conf.stream_notify_channel(), named, listening, conf.stream_retry().total_seconds())
+
+    def reads(self):
+        """Return (full, changed_since), what the next scheduled tick reads: everyone every JOBS_STREAM_FULL_READ
+        (and first); between those full reads only the listings whose answers can have changed (pages.to_read):
+        those time alone moves and, unless notifications name the changed users as they change, the users with a
+        dataset changed since the last tick started (less LATE_CHANGE)."""
+        if self.full_read_at is None or self.read_since is None:
+            return True, None
+        if time.perf_counter() - self.full_read_at >= conf.stream_full_read().total_seconds():
+            return True, None
+        return False, None if self.listening.is_set() else self.read_since - LATE_CHANGE
 
     async def tick(self, listings=None, executor=DATABASE_THREAD, after_the_primary=False):
         """Read the answers of `listings` (every open stream's by default) and hand them to the streams that lack
@@ -189,14 +219,21 @@ class StreamHub:
         until a replica has replayed what the primary had written by then; before the read's start is taken, so
         that a tick reading meanwhile cannot count as newer than it.
         """
-        listings = list(self.streams) if listings is None else listings
+        scheduled = listings is None
+        listings = list(self.streams) if scheduled else listings
         if not listings or self.stopping:
             return
         if after_the_primary:
             await in_database_thread(replica_caught_up, executor=executor)(REPLICA_CATCH_UP)
-        started = time.perf_counter()
+        full, changed_since = self.reads() if scheduled else (True, None)
+        started, moment = time.perf_counter(), timezone.now()
         try:
-            pages = await in_database_thread(refresh, executor=executor)(listings, self.pages)
+            pages = await in_database_thread(refresh, executor=executor)(
+                listings, self.pages, full=full, changed_since=changed_since
+            )
+            if scheduled:
+                self.read_since = moment
+                self.full_read_at = started if full else self.full_read_at
         except DatabaseError:
             # The streams stay open and catch up on the tick after the database is back.
             logger.warning("The stream tick could not read the datasets.", exc_info=True)

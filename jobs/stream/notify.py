@@ -22,9 +22,9 @@ async def notification_connection():
 
 
 async def listen(channel, on_user, on_listening, retry):
-    """LISTEN to `channel` on the primary for as long as the task runs: `on_listening()` once in place, `on_user(id)`
-    for each notification naming a user; after any failure (the primary restarted, the network) again after `retry`
-    seconds, the tick going on meanwhile."""
+    """LISTEN to `channel` on the primary for as long as the task runs: `on_listening(True)` once in place,
+    `on_user(id)` for each notification naming a user; after any failure (the primary restarted, the network)
+    `on_listening(False)`, and again after `retry` seconds, the tick going on meanwhile."""
     while True:
         try:
             # Quoted: the identifier keeps its case, as pg_notify's literal does. A channel outside the rule (jobs.E004,
@@ -32,12 +32,13 @@ async def listen(channel, on_user, on_listening, retry):
             statement = f'LISTEN "{checked_channel(channel)}"'
             async with await notification_connection() as connection:
                 await connection.execute(statement)
-                on_listening()
+                on_listening(True)
                 async for notification in connection.notifies():
                     with contextlib.suppress(ValueError):
                         on_user(uuid.UUID(notification.payload))
         except Exception:
             logger.warning("Listening for dataset notifications failed; retrying.", exc_info=True)
+            on_listening(False)
             await asyncio.sleep(retry)
 
 

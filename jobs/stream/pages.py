@@ -1,5 +1,6 @@
-"""The stream's reads: what a stream follows (a Listing), one query per filter shape for every open listing, and
-the page comparison that keeps what did not change. Runs on the streams' database threads (jobs/stream/hub.py)."""
+"""The stream's reads: what a stream follows (a Listing), one query per filter shape for the listings a tick reads,
+the page comparison that keeps what did not change, and which listings a tick between full reads reads at all.
+Runs on the streams' database threads (jobs/stream/hub.py)."""
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from rest_framework.renderers import JSONRenderer
 from .. import conf
 from ..compiled import run_checked
 from ..import_speed import learned_so_far, share_import_speed
-from ..models import JOB_COLUMNS, Dataset
+from ..models import JOB_COLUMNS, Dataset, JobStatus, retention_start
 from ..polling import tagged_answer
 from ..serializers import JobSerializer
 
@@ -52,6 +53,11 @@ class TaggedPage:
     inputs: tuple
 
 
+def page_inputs(using):
+    """Return what a page's answer is made of besides its rows: the learned import speed and the poll intervals."""
+    return learned_so_far(using), conf.poll_interval(running=True), conf.poll_interval(running=False)
+
+
 def tagged_pages(listings, *, now=None, previous=None):
     """Return {listing: TaggedPage} for every listing of `listings`: one query for the users of each filter shape
     (USERS_PER_QUERY users a query).
@@ -62,7 +68,7 @@ def tagged_pages(listings, *, now=None, previous=None):
     now = now or timezone.now()
     previous = previous or {}
     using = router.db_for_read(Dataset)
-    inputs = (learned_so_far(using), conf.poll_interval(running=True), conf.poll_interval(running=False))
+    inputs = page_inputs(using)
     shapes = defaultdict(list)
     for listing in listings:
         shapes[listing.job_statuses, listing.job_types].append(listing.user_id)
@@ -118,14 +124,58 @@ def answers_for(listings, *, now=None):
     return {listing: render(page.etag, page.jobs) for listing, page in tagged_pages(listings, now=now).items()}
 
 
-def refresh(listings, previous=None):
-    """Return the tagged pages of `listings` (keeping those of `previous` whose rows are the same), on a connection
+def time_moved(listing, page, now):
+    """Return whether time alone may have changed `page`'s answer by `now`, its rows unchanged: it holds a running
+    import (its progress moves; it may stall), the bound cut it (a job below the cut may move up), a finished job of
+    it has left the retention window (JOBS_RETENTION), or it is narrowed by status (a running import that stalls
+    joins the failed ones)."""
+    if listing.job_statuses:
+        return True
+    if not page.jobs:
+        return False
+    first = page.jobs[0]
+    if first.running_total or first.listed_total > len(page.jobs):
+        return True
+    return any(job.job_status != JobStatus.RUNNING and job.finished_at < retention_start(now) for job in page.jobs)
+
+
+def to_read(listings, previous, *, now, using, changed_since=None):
+    """Return the listings of `listings` whose answers can have changed since `previous` was read, at `now`: those
+    with no page yet, those time alone moves (`time_moved`), every one when the pages' other inputs changed, and,
+    given `changed_since`, those whose user has a dataset changed since then (one query for all of them)."""
+    inputs = page_inputs(using)
+    changed = set()
+    if changed_since is not None:
+        owners = Dataset.objects.using(using).filter(created_by__in={listing.user_id for listing in listings})
+        changed = set(owners.updated_since(changed_since).order_by().values_list("created_by", flat=True).distinct())
+    return [
+        listing for listing in listings
+        if (page := previous.get(listing)) is None or page.inputs != inputs or time_moved(listing, page, now)
+        or listing.user_id in changed
+    ]
+
+
+def refresh(listings, previous=None, *, full=True, changed_since=None):
+    """Return the tagged pages of `listings`, keeping those of `previous` whose rows are the same, on a connection
     kept as a request's is (CONN_MAX_AGE), whose check is the read's own first statement: one statement, so one
-    round trip and one transaction, for each filter shape in use."""
+    round trip and one transaction, for each filter shape in use.
+
+    Not `full`: only the listings `to_read` names are read (none: no statement), and only their pages returned;
+    `changed_since` adds the query of the users whose datasets changed since that moment.
+    """
+    previous = previous or {}
     connection = connections[router.db_for_read(Dataset)]
+
+    def read():
+        now = timezone.now()
+        chosen = listings
+        if not full:
+            chosen = to_read(listings, previous, now=now, using=connection.alias, changed_since=changed_since)
+        return tagged_pages(chosen, now=now, previous=previous) if chosen else {}
+
     if connection.in_atomic_block:
         # Inside a caller's transaction (the tests'): a savepoint, so that a failed read leaves it usable.
         with transaction.atomic(using=connection.alias):
-            return tagged_pages(listings, previous=previous)
+            return read()
     connection.close_if_unusable_or_obsolete()
-    return run_checked(connection, lambda: tagged_pages(listings, previous=previous))
+    return run_checked(connection, read)

@@ -185,7 +185,16 @@ def hub(monkeypatch):
     return stream.StreamHub()
 
 
-def test_a_tick_of_open_streams_is_one_statement_and_one_transaction_on_the_server(hub, rows, server_count):
+@pytest.mark.parametrize(
+    ("full_read", "notified", "per_tick"),
+    [(datetime.timedelta(0), False, 1), (datetime.timedelta(hours=1), True, 1),
+     (datetime.timedelta(hours=1), False, 2)],
+    ids=["full reads", "between full reads, notified", "between full reads, which users changed first"],
+)
+def test_a_tick_of_open_streams_is_one_transaction_a_statement_on_the_server(
+    hub, rows, server_count, settings, full_read, notified, per_tick
+):
+    settings.JOBS_STREAM_FULL_READ = full_read
     users = [uuid.uuid4() for _ in range(4)]
     for user_id in users:
         rows(user_id, status="new")
@@ -196,10 +205,14 @@ def test_a_tick_of_open_streams_is_one_statement_and_one_transaction_on_the_serv
         queues.extend(hub.subscribe(stream.Listing(user_id)) for user_id in users)
 
     asyncio.run(open_streams())
+    asyncio.run(hub.tick())  # the first read is a full one
+    if notified:
+        hub.listening.set()
 
     (statements, transactions), log = server_count.per_run(lambda: asyncio.run(hub.tick()), 10)
 
-    assert (statements, transactions) == (10, 10), log[:4]
+    # Between full reads, without notifications, a query of which users changed comes first (its own statement).
+    assert (statements, transactions) == (10 * per_tick, 10 * per_tick), log[:4]
     assert "SELECT 1" not in log
     assert [queue.qsize() for queue in queues] == [1, 1, 1, 1]  # each stream got its answer: the ticks read for real
 

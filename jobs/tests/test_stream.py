@@ -466,11 +466,11 @@ def test_a_tick_that_fails_unexpectedly_leaves_the_streams_to_the_next_one(user,
     read = stream.refresh
     failures = []
 
-    def fails_twice(listings, previous=None):
+    def fails_twice(listings, previous=None, **reads):
         if len(failures) < 2:  # the first read of the ticker and of the new stream's refresh, in either order
             failures.append(len(listings))
             raise RuntimeError("a bug")
-        return read(listings, previous)
+        return read(listings, previous, **reads)
 
     monkeypatch.setattr(stream.hub, "refresh", fails_twice)
 
