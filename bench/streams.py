@@ -9,8 +9,12 @@ modes to run), BENCH_RUNNING_SHARE (0.1: the share of tabs with an import runnin
 (8091). It serves the project as `make serve INTERFACE=asgi WORKERS=2` does, then: (1) every tab polls every 10 s
 for BENCH_HOLD seconds; (2) every tab holds a stream for BENCH_HOLD seconds, with the tick; (3) the same with
 LISTEN/NOTIFY (the trigger installed on the bench database for the run, removed after). During (2) and (3) it
-updates one running import of 20 tabs and times the event that shows it. Prints one line per mode; the server's
-memory is sampled every 15 s of the hold (`rss_every_15s_mb`).
+updates one running import of 20 tabs and times the event that shows it. Streams are measured once every tab has
+its first answer (`all_open_in_s`); each mode ends as a deploy does, with SIGTERM while every tab is still open
+(`sigterm_exit_s`, and `retry_hint_at_stop`: the streams that got their `retry:` hint). Prints one line per mode;
+the server's memory is sampled every 15 s of the hold (`rss_every_15s_mb`), with the longest silence of any stream
+(heartbeats every 15 s) and the streams the server ended on its own (`dropped`). The open-files limits of this
+client and of the server it starts are raised to the hard limit by the script itself.
 """
 import asyncio
 import contextlib
@@ -68,15 +72,22 @@ def start_server(env, port):
 
 
 def stop_server(server):
-    """Stop the server and its workers: SIGTERM, then SIGKILL to the whole group after 10 s."""
+    """Stop the server and its workers, its tabs still open: SIGTERM, then SIGKILL to the whole group after 10 s.
+    Return the seconds it took to exit (None: killed)."""
+    if server.poll() is not None:
+        return None  # stopped already (the measurement's own SIGTERM)
+    sent = time.monotonic()
     os.killpg(server.pid, signal.SIGTERM)
     try:
         server.wait(timeout=10)
+        took = time.monotonic() - sent
     except subprocess.TimeoutExpired:
         say("the server did not stop within 10 s of SIGTERM: killed")
+        took = None
     with contextlib.suppress(ProcessLookupError):
         os.killpg(server.pid, signal.SIGKILL)
     server.wait()
+    return took
 
 
 def pids(server):
@@ -138,15 +149,16 @@ async def stream_forever(port, user, token, stop, watched, seen, opened, health)
     reader, writer = await request(port, "/api/v2/jobs/stream", token)
     status = await reader.readline()
     assert status.startswith(b"HTTP/1.1 200"), status
-    last = None
+    last, hinted = None, False
     while not stop.is_set():
         try:
             line = await asyncio.wait_for(reader.readline(), timeout=1)
         except TimeoutError:
             continue
         if not line:
-            health["dropped"] += 1
+            health["hinted_at_stop" if hinted and health["stopping"] else "dropped"] += 1
             return
+        hinted = hinted or (health["stopping"] and line.startswith(b"retry:"))
         if line.startswith(b"event: jobs"):
             opened.add(user)
         if user in opened and line.strip():
@@ -162,7 +174,7 @@ async def stream_forever(port, user, token, stop, watched, seen, opened, health)
 
 async def measure(mode, url, port, tabs, hold, server, idle):
     stop, watched, seen, opened = asyncio.Event(), {}, {}, set()
-    health = {"dropped": 0, "longest_silence": 0.0, "measuring": False}
+    health = {"dropped": 0, "longest_silence": 0.0, "measuring": False, "stopping": False, "hinted_at_stop": 0}
     started = time.monotonic()
     if mode == "polling":
         tasks = [asyncio.create_task(poll_forever(port, token, stop)) for _, token in tabs]
@@ -200,6 +212,10 @@ async def measure(mode, url, port, tabs, hold, server, idle):
         samples.append(rss_mb(pids(server)))
     after = (time.monotonic(), statements(url), cpu_seconds(pids(server)))
     health["measuring"] = False
+    # A deploy: SIGTERM with every tab still open; each stream is to end with its `retry:` hint.
+    health["stopping"] = True
+    exit_seconds = await asyncio.to_thread(stop_server, server)
+    await asyncio.sleep(2)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     seconds = after[0] - before[0]
@@ -211,7 +227,9 @@ async def measure(mode, url, port, tabs, hold, server, idle):
             f"rss_every_15s_mb={'/'.join(f'{sample:.0f}' for sample in samples)} "
             f"kib_per_tab_over_idle={(samples[-1] - idle) * 1024 / len(tabs):.1f}")
     if mode != "polling":
-        line += f" longest_silence_s={health['longest_silence']:.1f} dropped={health['dropped']}"
+        line += (f" longest_silence_s={health['longest_silence']:.1f} dropped={health['dropped']}"
+                 f" retry_hint_at_stop={health['hinted_at_stop']}/{len(tabs)}")
+    line += f" sigterm_exit_s={'killed' if exit_seconds is None else f'{exit_seconds:.1f}'}"
     if latencies:
         line += (f" change_to_client_p50_ms={statistics.median(latencies) * 1000:.0f}"
                  f" p99_ms={latencies[-1] * 1000:.0f} changes_seen={len(latencies)}/{len(changed)}")
