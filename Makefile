@@ -43,6 +43,7 @@ run: $(VENV)/.runtime
 	  echo "" && \
 	  echo "curl -s -H 'Authorization: Bearer $$TOKEN' http://$(HOST):$(PORT)/api/v2/jobs/active" && \
 	  echo "curl -sN -H 'Authorization: Bearer $$TOKEN' http://$(HOST):$(PORT)/api/v2/jobs/stream" && \
+	  echo "curl -s -H 'Authorization: Bearer $$TOKEN' 'http://$(HOST):$(PORT)/api/v2/jobs/history?page_size=3'" && \
 	  echo ""
 	@if [ -n "$(LIVE_DEMO)" ]; then \
 	  echo "Live demo: uploads start, finish and fail every few seconds (log: play_demo.log)"; \

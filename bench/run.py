@@ -6,7 +6,16 @@ required), BENCH_USERS (10000), BENCH_DATASETS_PER_USER (100), BENCH_DURATION (1
 BENCH_CONNECTIONS ("16,64"), BENCH_SOAK (0: seconds of an extra memory soak run at 64 connections), BENCH_PORT (8090),
 BENCH_REGENERATE (1: rebuild the data set; 0 reuses it if it is there), BENCH_AUTH (local, or external: tokens as
 DataBiz's backend signs them), WORKERS (server processes, 2).
+
+The job history (GET /api/v2/jobs/history): the data set holds one user, bench-history, with BENCH_HISTORY_DATASETS
+(100000) datasets in place of BENCH_HISTORY_DATASETS / BENCH_DATASETS_PER_USER ordinary users (the total stays users
+x datasets per user). As that user, wrk reads first pages, a chain of BENCH_HISTORY_PAGES (50) pages followed by
+their `next` cursors, and a filename search (?q=BENCH_HISTORY_Q, invoice) with its own chain of pages, at
+BENCH_HISTORY_CONNECTIONS ("16,64"), on a server whose throttle is lifted (one user's 16 connections are far more
+than JOBS_THROTTLE_RATE lets through); the report gets the EXPLAIN ANALYZE of a first page, the deepest page and a
+search. BENCH_SCENARIOS ("poll,history") picks which of the two parts run.
 """
+import json
 import os
 import platform
 import random
@@ -35,6 +44,17 @@ INTERFACE = os.environ.get("INTERFACE", "wsgi")
 TOKEN_SAMPLE = 2000
 ERROR_MESSAGES = ["Column 'amount' is not a number.", "File is not valid UTF-8.", "Sheet 'Orders' is empty."]
 OLD_STATUSES = ["active"] * 4 + ["archived"] * 3 + ["inactive"] * 2 + ["error"]
+HISTORY_USERNAME = "bench-history"
+# The history user's old datasets: mostly finished (inactive: completed, error: failed), a few that are no jobs
+# (active, archived) and a few imports that stalled long ago (new: reported failed).
+HISTORY_STATUSES = ["inactive"] * 70 + ["error"] * 18 + ["active"] * 6 + ["archived"] * 4 + ["new"] * 2
+# What people upload; "invoice" is in about 1 filename in 12 (BENCH_HISTORY_Q searches for it).
+HISTORY_STEMS = [
+    "sales_report", "Customer list", "invoices", "orders_export", "inventory", "payroll", "marketing_leads",
+    "survey results", "transactions", "product_catalog", "shipments", "budget_forecast",
+]
+# The history scenarios' server lets one user ask this often (DRF then keeps a second of timestamps: a short list).
+HISTORY_THROTTLE_RATE = "100000/s"
 
 
 def say(message):
@@ -92,11 +112,12 @@ def prepare_schema(url, env):
             conn.execute(f"CREATE TABLE {MARKER_TABLE} (note text)")
 
 
-def user_rows(count):
-    """Yield the benchmark users as accounts_user rows."""
-    joined = datetime.now(UTC) - timedelta(days=400)
-    for i in range(count):
-        yield (uuid.uuid4(), "!unusable", None, False, f"bench-{i:05d}", "", "", "", False, True, joined)
+def user_rows(count, history_user):
+    """Yield the benchmark users as accounts_user rows, the history user last when there is one."""
+    joined = datetime.now(UTC) - timedelta(days=800)
+    names = [f"bench-{i:05d}" for i in range(count)] + ([HISTORY_USERNAME] if history_user else [])
+    for name in names:
+        yield (uuid.uuid4(), "!unusable", None, False, name, "", "", "", False, True, joined)
 
 
 def dataset_rows(user_ids, per_user, now):
@@ -125,10 +146,39 @@ def row(rnd, owner, status, created, updated):
     return (uuid.uuid4(), name, f"{name}.{file_type}", file_type, size, status, error, owner, created, updated)
 
 
-def generate(url, users, per_user):
-    """Replace the benchmark's users and datasets with a fresh data set, loaded with COPY."""
+def history_rows(owner, count, now):
+    """Yield the history user's datasets: a few running imports, then two years of uploads, mostly finished."""
+    rnd = random.Random(7)
+    minute = timedelta(minutes=1)
+    running = [rnd.uniform(0.2, 9) for _ in range(min(count, 5))]
+    for minutes_ago in running:
+        updated = now - minutes_ago * minute
+        yield history_row(rnd, owner, "new", updated - rnd.uniform(0.1, 3) * minute, updated)
+    for _ in range(count - len(running)):
+        created = now - timedelta(days=rnd.uniform(0.1, 730))
+        status = rnd.choice(HISTORY_STATUSES)
+        yield history_row(rnd, owner, status, created, created + rnd.uniform(0.1, 30) * minute)
+
+
+def history_row(rnd, owner, status, created, updated):
+    """Return one datasets row of the history user, named as people name their files."""
+    file_type = rnd.choice(("csv", "csv", "xlsx", "json", "parquet"))
+    stem = rnd.choice(HISTORY_STEMS)
+    name = f"{stem} {created:%Y-%m}"
+    filename = rnd.choice((f"{stem}_{created:%Y-%m-%d}", f"{stem} ({rnd.randint(1, 9)})", f"{stem}_{created:%Y}_v2"))
+    # Some uploads keep no original filename: the job shows the dataset's name then.
+    original = None if rnd.random() < 0.03 else f"{filename}.{file_type}"
+    error = rnd.choice(ERROR_MESSAGES) if status == "error" else None
+    size = rnd.randint(1_000, 500_000_000)
+    return (uuid.uuid4(), name, original, file_type, size, status, error, owner, created, updated)
+
+
+def generate(url, users, per_user, history_datasets):
+    """Replace the benchmark's users and datasets with a fresh data set, loaded with COPY: `users` x `per_user`
+    rows, `history_datasets` of them (in place of as many ordinary users' rows) the history user's."""
     started = time.monotonic()
     now = datetime.now(UTC)
+    regular = max(0, users - history_datasets // per_user)
     with psycopg.connect(url) as conn:
         conn.execute("DELETE FROM accounts_user WHERE username LIKE 'bench-%'")
         conn.execute("TRUNCATE datasets")
@@ -138,21 +188,25 @@ def generate(url, users, per_user):
             "COPY accounts_user (id, password, last_login, is_superuser, username, first_name, last_name, email,"
             " is_staff, is_active, date_joined) FROM STDIN"
         ) as copy:
-            for user in user_rows(users):
+            for user in user_rows(regular, history_datasets > 0):
                 user_ids.append(user[0])
                 copy.write_row(user)
         with conn.cursor().copy(
             "COPY datasets (id, name, original_filename, file_type, file_size, status, error_message, created_by,"
             " created_at, updated_at) FROM STDIN"
         ) as copy:
-            for dataset in dataset_rows(user_ids, per_user, now):
+            for dataset in dataset_rows(user_ids[:regular], per_user, now):
                 copy.write_row(dataset)
+            if history_datasets:
+                for dataset in history_rows(user_ids[-1], history_datasets, now):
+                    copy.write_row(dataset)
         conn.execute("CREATE INDEX datasets_created_by_updated_at_idx ON datasets (created_by, updated_at DESC)")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE datasets")
         conn.execute("VACUUM ANALYZE accounts_user")
         count = conn.execute("SELECT count(*) FROM datasets").fetchone()[0]
-    say(f"generated {users} users and {count} datasets in {time.monotonic() - started:.1f} s")
+    say(f"generated {len(user_ids)} users ({history_datasets} datasets of {HISTORY_USERNAME}) and {count} datasets"
+        f" in {time.monotonic() - started:.1f} s")
 
 
 def django_probe(env, code):
@@ -173,7 +227,8 @@ from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.tokens import AccessToken
 from jobs.authentication import EXTERNAL, auth_mode, issuer_backend
 exp = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
-for user in get_user_model().objects.filter(username__startswith="bench-").order_by("?")[:{n}]:
+users = get_user_model().objects.filter(username__startswith="bench-").exclude(username={history!r})
+for user in users.order_by("?")[:{n}]:
     if auth_mode() == EXTERNAL:
         print(issuer_backend().encode({{"sub": str(user.pk), "exp": exp}}))
     else:
@@ -198,6 +253,81 @@ datasets_sql = [q["sql"] for q in ctx.captured_queries if "datasets" in q["sql"]
 print(datasets_sql)
 """
 
+# The history user's token, and the page URLs wrk cycles over: a chain of pages followed by their `next` cursors, from
+# the first page on, and one of a filename search. Each page's datasets query (Django's connection.queries, with the
+# parameters inlined) and its count of queries come along.
+HISTORY_CODE = """
+import datetime
+import json
+import re
+import uuid
+from urllib.parse import urlsplit
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from psycopg import sql as pgsql
+from rest_framework_simplejwt.tokens import AccessToken
+from jobs.authentication import EXTERNAL, auth_mode, issuer_backend
+user = get_user_model().objects.get(username={username!r})
+if auth_mode() == EXTERNAL:
+    exp = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
+    token = issuer_backend().encode({{"sub": str(user.pk), "exp": exp}})
+else:
+    token = str(AccessToken.for_user(user))
+client = Client()
+executed = []
+
+
+def record(execute, sql, params, many, context):
+    executed.append((sql, params))
+    return execute(sql, params, many, context)
+
+
+TYPES = {{uuid.UUID: "uuid", datetime.datetime: "timestamptz", datetime.timedelta: "interval", str: "text",
+          int: "bigint", bool: "boolean"}}
+
+
+def generic_plan(sql, params):
+    # The plan the server runs: its statements are prepared, with plan_cache_mode=force_generic_plan (settings).
+    numbered = iter(range(1, len(params) + 1))
+    text = re.sub(r"%(s|%)", lambda m: "$" + str(next(numbered)) if m.group(1) == "s" else "%", sql)
+    with connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        types = [TYPES[type(p)] for p in params]
+        cursor.execute("PREPARE bench_history (" + ", ".join(types) + ") AS " + text)
+        # EXPLAIN takes no parameters of its own: the values go in as literals, the statement keeps its $n.
+        arguments = pgsql.SQL(", ").join(pgsql.Literal(p) for p in params).as_string(connection.connection)
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_history (" + arguments + ")")
+        plan = "\\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("DEALLOCATE bench_history")
+        return plan
+
+
+def chain(first, pages):
+    urls, sqls, counts, rows, generic_plans = [first], [], [], 0, []
+    while True:
+        executed.clear()
+        with CaptureQueriesContext(connection) as ctx, connection.execute_wrapper(record):
+            response = client.get(urls[-1], HTTP_AUTHORIZATION="Bearer " + token, secure=True, HTTP_HOST="127.0.0.1")
+        assert response.status_code == 200, (urls[-1], response.status_code, response.content[:300])
+        counts.append(len(ctx.captured_queries))
+        sqls.append([q["sql"] for q in ctx.captured_queries if "datasets" in q["sql"]][-1])
+        generic = [query for query in executed if "datasets" in query[0]][-1]
+        body = response.json()
+        rows += len(body["results"])
+        if len(urls) == 1 or len(urls) == pages or not body["next"]:
+            generic_plans.append(generic_plan(*generic))
+        if len(urls) == pages or not body["next"]:
+            return {{"urls": urls, "sqls": sqls, "counts": counts, "rows": rows, "generic_plans": generic_plans}}
+        parts = urlsplit(body["next"])
+        urls.append(parts.path + "?" + parts.query)
+
+
+print(json.dumps({{"token": token, "pages": chain("/api/v2/jobs/history", {pages}),
+                  "search": chain("/api/v2/jobs/history?q={q}", {search_pages})}}))
+"""
+
 
 def explain(url, sql):
     """Return PostgreSQL's EXPLAIN ANALYZE of the endpoint's datasets query."""
@@ -206,9 +336,9 @@ def explain(url, sql):
     return "\n".join(r[0] for r in rows)
 
 
-def start_server(env, port):
+def start_server(env, port, log_name="server.log"):
     """Start the production server as `make serve` does (granian, WORKERS processes), and wait until it answers."""
-    log = open(ROOT / "bench-results" / "server.log", "w")
+    log = open(ROOT / "bench-results" / log_name, "w")
     metrics_dir = ROOT / "bench-results" / "prometheus"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
@@ -312,6 +442,62 @@ def scenario_lines(port, tokens_path, server, duration, runs, connection_counts)
     return lines, peak
 
 
+def run_history_wrk(port, connections, duration, token, urls_path):
+    """Run wrk once over the history page URLs in `urls_path` and return rps, p50, p99 and errors (non-200 too)."""
+    result = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(ROOT / "bench" / "history.lua"),
+         f"http://127.0.0.1:{port}"],
+        env={**os.environ, "BENCH_TOKEN": token, "BENCH_URLS": str(urls_path)},
+        capture_output=True, text=True, check=True,
+    )
+    rps, p50, p99, errors, (ok200, ok304, other) = wrk_figures(result)
+    return rps, p50, p99, errors + ok304 + other
+
+
+def history_scenarios(env, url, port, duration, runs):
+    """Run the history scenarios as the history user on a server of their own; return the result lines and the
+    EXPLAIN ANALYZE sections of a first page, the deepest page and a search."""
+    pages = int(os.environ.get("BENCH_HISTORY_PAGES", 50))
+    query = os.environ.get("BENCH_HISTORY_Q", "invoice")
+    connection_counts = [int(c) for c in os.environ.get("BENCH_HISTORY_CONNECTIONS", "16,64").split(",")]
+    env = {**env, "JOBS_THROTTLE_RATE": HISTORY_THROTTLE_RATE}
+    code = HISTORY_CODE.format(username=HISTORY_USERNAME, pages=pages, q=query, search_pages=10)
+    probe = json.loads(django_probe(env, code).strip().splitlines()[-1])
+    chains = {"first": probe["pages"]["urls"][:1], "pages": probe["pages"]["urls"], "search": probe["search"]["urls"]}
+    counts = probe["pages"]["counts"] + probe["search"]["counts"]
+    lines = [f"history_chain pages={len(chains['pages'])} rows={probe['pages']['rows']} "
+             f"search_q={query} search_pages={len(chains['search'])} search_rows={probe['search']['rows']} "
+             f"queries_per_request={statistics.mean(counts):.2f} max={max(counts)}"]
+    print(lines[0], flush=True)
+    server = start_server(env, port, "server-history.log")
+    try:
+        for name, urls in chains.items():
+            urls_path = ROOT / "bench-results" / f"history-{name}.txt"
+            urls_path.write_text("\n".join(urls) + "\n")
+            for connections in connection_counts:
+                run_history_wrk(port, connections, 3, probe["token"], urls_path)  # warm-up
+                results = [run_history_wrk(port, connections, duration, probe["token"], urls_path)
+                           for _ in range(runs)]
+                rps, p50, p99, errors = (statistics.median(col) for col in zip(*results))
+                line = (f"scenario=history_{name}_c{connections} rps={rps:.0f} p50_ms={p50:.1f} p99_ms={p99:.1f} "
+                        f"errors={errors:.0f} urls={len(urls)} runs={runs} "
+                        f"rps_all={'/'.join(f'{r[0]:.0f}' for r in results)}")
+                print(line, flush=True)
+                lines.append(line)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    plans = []
+    for title, chain, index in (("history, first page", "pages", 0),
+                                (f"history, page {len(chains['pages'])} (a cursor)", "pages", -1),
+                                (f"history, search q={query}, first page", "search", 0)):
+        plans += ["", f"EXPLAIN ANALYZE ({title}; parameters inlined, a custom plan):",
+                  explain(url, probe[chain]["sqls"][index]),
+                  "", f"EXPLAIN ANALYZE ({title}; prepared, the generic plan the server runs):",
+                  probe[chain]["generic_plans"][index]]
+    return lines, plans
+
+
 def soak(port, tokens_path, server, seconds):
     """Poll at 64 connections for `seconds`, sampling each worker's memory; return a summary line."""
     pids = worker_pids(server)[1:]
@@ -331,26 +517,13 @@ def soak(port, tokens_path, server, seconds):
             f"rss_end_mb={'/'.join(f'{last[p]:.1f}' for p in pids)} max_growth_mb={growth:.1f}")
 
 
-def main():
-    url = database_url()
-    if not shutil.which("wrk"):
-        sys.exit("make bench needs wrk (Debian: apt-get install wrk).")
-    env = server_env(url)
+def poll_scenarios(env, url, port, duration, runs):
+    """Run the polling scenarios (GET /api/v2/jobs/active as TOKEN_SAMPLE users); return the result lines and the
+    EXPLAIN ANALYZE section of the datasets query."""
     out_dir = ROOT / "bench-results"
-    out_dir.mkdir(exist_ok=True)
-    users = int(os.environ.get("BENCH_USERS", 10_000))
-    per_user = int(os.environ.get("BENCH_DATASETS_PER_USER", 100))
-    duration = int(os.environ.get("BENCH_DURATION", 15))
-    runs = int(os.environ.get("BENCH_RUNS", 3))
     connection_counts = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "16,64").split(",")]
-    port = int(os.environ.get("BENCH_PORT", 8090))
-
-    ensure_database(url)
-    prepare_schema(url, env)
-    if os.environ.get("BENCH_REGENERATE", "1") == "1":
-        generate(url, users, per_user)
     tokens_path = out_dir / "tokens.txt"
-    tokens = django_probe(env, TOKENS_CODE.format(n=TOKEN_SAMPLE)).split()
+    tokens = django_probe(env, TOKENS_CODE.format(n=TOKEN_SAMPLE, history=HISTORY_USERNAME)).split()
     tokens_path.write_text("\n".join(tokens))
     queries = django_probe(env, QUERIES_CODE.format(path=str(tokens_path), n=200)).split("\n", 1)
     queries_per_request, datasets_sql = float(queries[0]), queries[1].strip()
@@ -370,13 +543,48 @@ def main():
     finally:
         server.terminate()
         server.wait(timeout=30)
+    # Django's psycopg backend records the query with its parameters inlined: runnable as it is.
+    return lines, ["", "EXPLAIN ANALYZE:", explain(url, datasets_sql)]
+
+
+def has_history_user(url):
+    """Tell whether the data set holds the history user (one generated before it had none does not)."""
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT 1 FROM accounts_user WHERE username = %s", [HISTORY_USERNAME]).fetchone()
+
+
+def main():
+    url = database_url()
+    if not shutil.which("wrk"):
+        sys.exit("make bench needs wrk (Debian: apt-get install wrk).")
+    env = server_env(url)
+    out_dir = ROOT / "bench-results"
+    out_dir.mkdir(exist_ok=True)
+    users = int(os.environ.get("BENCH_USERS", 10_000))
+    per_user = int(os.environ.get("BENCH_DATASETS_PER_USER", 100))
+    history_datasets = int(os.environ.get("BENCH_HISTORY_DATASETS", 100_000))
+    duration = int(os.environ.get("BENCH_DURATION", 15))
+    runs = int(os.environ.get("BENCH_RUNS", 3))
+    port = int(os.environ.get("BENCH_PORT", 8090))
+    scenarios = os.environ.get("BENCH_SCENARIOS", "poll,history").split(",")
+
+    ensure_database(url)
+    prepare_schema(url, env)
+    if os.environ.get("BENCH_REGENERATE", "1") == "1":
+        generate(url, users, per_user, history_datasets)
+    lines, plans = [], []
+    if "poll" in scenarios:
+        lines, plans = poll_scenarios(env, url, port, duration, runs)
+    if "history" in scenarios:
+        if not has_history_user(url):
+            sys.exit(f"The data set has no {HISTORY_USERNAME} user: regenerate it (BENCH_REGENERATE=1).")
+        history_lines, history_plans = history_scenarios(env, url, port, duration, runs)
+        lines, plans = lines + history_lines, plans + history_plans
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     machine = f"machine cores={os.cpu_count()} mem_gib={memory_gib:.0f} python={platform.python_version()}"
     server_conf = f"server=granian workers={os.environ.get('WORKERS', '2')}"
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    # Django's psycopg backend records the query with its parameters inlined: runnable as it is.
-    plan = explain(url, datasets_sql)
-    report = "\n".join([f"# {stamp} {machine} {server_conf}", *lines, "", "EXPLAIN ANALYZE:", plan, ""])
+    report = "\n".join([f"# {stamp} {machine} {server_conf}", *lines, *plans, ""])
     (out_dir / f"{stamp}.txt").write_text(report)
     print(machine)
     print(f"results: bench-results/{stamp}.txt")

@@ -16,13 +16,15 @@ class JobStatusListFilter(admin.SimpleListFilter):
     parameter_name = "job_status"
 
     def lookups(self, request, model_admin):
-        """Offer the job statuses, and the stalled imports among the failed ones."""
-        return [*JobStatus.choices, ("stalled", "Failed: stalled")]
+        """Offer the job statuses, the stalled imports among the failed ones, and every finished job (the history)."""
+        return [*JobStatus.choices, ("stalled", "Failed: stalled"), ("finished", "Finished (history)")]
 
     def queryset(self, request, queryset):
         """Keep the datasets whose job has the chosen status."""
         if self.value() == "stalled":
             return queryset.stalled()
+        if self.value() == "finished":
+            return queryset.finished()
         if self.value() in JobStatus.values:
             return queryset.with_job_status(self.value())
         return queryset

@@ -1,5 +1,7 @@
-"""Query parameters of the jobs list: `status` and `type`, each one comma-separated list of allowed values."""
+"""Query parameters of the jobs list (`status` and `type`, each one comma-separated list of allowed values) and of
+the job history (those, a time range of when jobs finished, and a filename search)."""
 import copy
+import datetime
 import functools
 
 import django_filters
@@ -7,7 +9,7 @@ from django import forms
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema_field
 
-from .models import Dataset, JobStatus, JobType
+from .models import FINISHED_JOB_STATUSES, Dataset, JobStatus, JobType
 
 
 class SingleValueWidget(forms.TextInput):
@@ -84,6 +86,84 @@ class JobFilter(django_filters.FilterSet):
     def filter_type(self, queryset, name, value):
         """Keep the jobs of one of the given types."""
         return queryset.with_job_type(*value)
+
+
+class AwareDateTimeField(forms.Field):
+    """One ISO 8601 date-time with its UTC offset (`2026-12-01T09:30:00Z`, `...+01:00`); a moment without an offset
+    names no moment, so it is an error, as a repeated or malformed value is."""
+
+    widget = SingleValueWidget
+    default_error_messages = {
+        "invalid": "Give an ISO 8601 date-time with its offset, e.g. 2026-12-01T09:30:00Z.",
+        "naive": "This date-time has no UTC offset: add one, e.g. Z or +01:00.",
+        "repeated": "Give this parameter once.",
+    }
+
+    def to_python(self, value):
+        """Return the moment, None when the parameter is absent."""
+        if value in (None, ""):
+            return None
+        if isinstance(value, list):
+            raise forms.ValidationError(self.error_messages["repeated"], code="repeated")
+        try:
+            moment = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if moment.tzinfo is None:
+            raise forms.ValidationError(self.error_messages["naive"], code="naive")
+        return moment
+
+
+@extend_schema_field({"type": "string", "format": "date-time"})
+class AwareDateTimeFilter(django_filters.Filter):
+    """A filter whose value is a moment with its UTC offset."""
+
+    field_class = AwareDateTimeField
+
+
+class SearchField(forms.CharField):
+    """Text to look for, once, at most SEARCH_MAX_LENGTH characters."""
+
+    widget = SingleValueWidget
+    default_error_messages = {"repeated": "Give this parameter once."}
+
+    def to_python(self, value):
+        if isinstance(value, list):
+            raise forms.ValidationError(self.error_messages["repeated"], code="repeated")
+        return super().to_python(value)
+
+
+class SearchFilter(django_filters.CharFilter):
+    """A filter whose value is a text to look for."""
+
+    field_class = SearchField
+
+
+# A filename search longer than any filename DataBiz keeps is a mistake, not a search.
+SEARCH_MAX_LENGTH = 200
+
+
+class HistoryFilter(JobFilter):
+    """Narrow the job history by job status (the finished ones) and type, by when the jobs finished, and by a text in
+    their filename."""
+
+    status = ChoiceListFilter(choices=[(value, label) for value, label in JobStatus.choices
+                                       if value in FINISHED_JOB_STATUSES], method="filter_status")
+    finished_after = AwareDateTimeFilter(method="filter_finished_after")
+    finished_before = AwareDateTimeFilter(method="filter_finished_before")
+    q = SearchFilter(max_length=SEARCH_MAX_LENGTH, method="filter_filename")
+
+    def filter_finished_after(self, queryset, name, value):
+        """Keep the jobs that finished at or after the moment."""
+        return queryset.finished_after(value)
+
+    def filter_finished_before(self, queryset, name, value):
+        """Keep the jobs that finished before the moment."""
+        return queryset.finished_before(value)
+
+    def filter_filename(self, queryset, name, value):
+        """Keep the jobs whose filename contains the text, in any case."""
+        return queryset.filename_contains(value)
 
 
 class JobFilterBackend(DjangoFilterBackend):

@@ -5,7 +5,7 @@ import functools
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When, Window
-from django.db.models.functions import Coalesce, Greatest, RowNumber
+from django.db.models.functions import Coalesce, Greatest, NullIf, RowNumber
 from django.utils import timezone
 
 from . import conf, progress
@@ -74,6 +74,16 @@ def moment_expression(now):
     return now if hasattr(now, "resolve_expression") else Value(now, output_field=models.DateTimeField())
 
 
+# The job statuses of a finished job, which the history holds.
+FINISHED_JOB_STATUSES = (JobStatus.COMPLETED.value, JobStatus.FAILED.value)
+
+
+# The history's order, newest first: by the moment of the dataset's last update (ties by id), which the index
+# (created_by, updated_at DESC) gives in order. For a completed or failed job that is the moment it finished; a
+# stalled import, reported finished JOBS_STALL_AFTER after its last update, sorts by that update.
+HISTORY_ORDER = ("-updated_at", "-id")
+
+
 def retention_start(now):
     """Return the moment a finished job must have finished at or after to be listed at `now` (JOBS_RETENTION)."""
     return now - conf.retention()
@@ -133,6 +143,33 @@ class DatasetQuerySet(models.QuerySet):
             Q(updated_at__gte=window_start),
             Q(job_status=JobStatus.RUNNING) | Q(finished_at__gte=retention_start(now)),
         )
+
+    def finished(self, *, now=None):
+        """Keep the jobs finished at `now`: completed and failed ones, the stalled imports among them."""
+        return self.with_job_fields(now=now).with_job_status(*FINISHED_JOB_STATUSES)
+
+    def history(self, *, now=None):
+        """Return the job history at `now`: every finished job, newest first (HISTORY_ORDER)."""
+        return self.finished(now=now).order_by(*HISTORY_ORDER)
+
+    def history_for(self, user, *, now=None):
+        """Return `user`'s job history at `now`: every finished job, newest first (HISTORY_ORDER)."""
+        return self.owned_by(user).history(now=now)
+
+    def finished_after(self, moment):
+        """Keep the finished jobs that finished at or after `moment`. A job finishes at most JOBS_STALL_AFTER after
+        its last update (a stalled import), so the rows updated before that are left out by the index alone."""
+        return self.filter(updated_at__gte=moment - conf.stall_after(), finished_at__gte=moment)
+
+    def finished_before(self, moment):
+        """Keep the finished jobs that finished before `moment` (none finishes before its last update)."""
+        return self.filter(updated_at__lt=moment, finished_at__lt=moment)
+
+    def filename_contains(self, text):
+        """Keep the jobs whose filename (`Dataset.filename`: the uploaded file's name, else the dataset's) contains
+        `text`, in any case; `%` and `_` are plain characters."""
+        shown = Coalesce(NullIf("original_filename", Value("")), "name")
+        return self.alias(shown_filename=shown).filter(shown_filename__icontains=text)
 
     def updated_since(self, moment):
         """Keep the datasets changed at or after `moment`: the imports service sets `updated_at` as it writes a row."""

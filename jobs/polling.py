@@ -2,6 +2,7 @@
 import hashlib
 
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from rest_framework.renderers import JSONRenderer
 
 from . import conf
 
@@ -38,6 +39,11 @@ def tagged_answer(serializer_class, jobs):
     """Return the ETag and hint headers of the answer holding `jobs`: what the list and the stream both send."""
     hints = poll_hints(jobs)
     return answer_etag(serializer_class, jobs, hints), hints
+
+
+def body_etag(data):
+    """Return a strong ETag of the JSON answer holding `data`."""
+    return f'"{hashlib.blake2b(JSONRenderer().render(data), digest_size=16).hexdigest()}"'
 
 
 def not_modified(request, etag, headers):

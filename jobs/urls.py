@@ -2,7 +2,7 @@
 from django.urls import path
 
 from .stream import JobStreamView
-from .views import ActiveJobListView
+from .views import ActiveJobListView, JobHistoryListView
 
 app_name = "jobs"
 
@@ -11,4 +11,6 @@ urlpatterns = [
     path("active", ActiveJobListView.as_view(), name="active"),
     path("active/", ActiveJobListView.as_view()),
     path("stream", JobStreamView.as_view(), name="stream"),
+    path("history", JobHistoryListView.as_view(), name="history"),
+    path("history/", JobHistoryListView.as_view()),
 ]

@@ -1,4 +1,4 @@
-"""The jobs API: the list of the signed-in user's jobs, and the token endpoints of local mode."""
+"""The jobs API: the list of the signed-in user's jobs, their history, and the token endpoints of local mode."""
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -17,10 +17,11 @@ from .authentication import (
     invalid_time_claim,
     page_authentication,
 )
-from .filters import JobFilter, JobFilterBackend
-from .models import Dataset, JobStatus, JobType
+from .filters import SEARCH_MAX_LENGTH, HistoryFilter, JobFilter, JobFilterBackend
+from .models import FINISHED_JOB_STATUSES, Dataset, JobStatus, JobType
 from .openapi import FIELD_ERRORS, THROTTLED, UNAUTHORIZED, UNAVAILABLE
-from .polling import cache_headers, not_modified, tagged_answer
+from .pagination import HistoryPagination
+from .polling import body_etag, cache_headers, not_modified, tagged_answer
 from .serializers import JobSerializer
 from .throttling import PollRateThrottle
 
@@ -96,6 +97,69 @@ class ActiveJobListView(ListAPIView):
         if unchanged is not None:
             return unchanged
         return Response(self.get_serializer(jobs, many=True).data, headers={**headers, "ETag": etag})
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """Mark every answer private and to be revalidated."""
+        return cache_headers(super().finalize_response(request, response, *args, **kwargs))
+
+
+@extend_schema_view(get=extend_schema(
+    operation_id="jobs_history_list",
+    summary="The signed-in user's job history",
+    description=(
+        "Every finished job of the caller (completed and failed, stalled imports included), newest first: by the "
+        "moment of the dataset's last update, which is when a completed or failed job finished (a stalled import, "
+        "reported failed JOBS_STALL_AFTER after its last update, sorts by that update). Each item is the job shape "
+        "the active list gives. Cursor pages: follow `next` (older jobs) and `previous`; jobs that finish meanwhile "
+        "join the top and never shift the pages after it. The first page answers If-None-Match with a 304."
+    ),
+    parameters=[
+        csv_parameter("status", FINISHED_JOB_STATUSES, "Only jobs with one of these statuses (comma-separated)."),
+        csv_parameter("type", JobType.values, "Only jobs of one of these types (comma-separated)."),
+        OpenApiParameter("finished_after", {"type": "string", "format": "date-time"}, OpenApiParameter.QUERY,
+                         description="Only jobs finished at or after this moment (ISO 8601 with its UTC offset)."),
+        OpenApiParameter("finished_before", {"type": "string", "format": "date-time"}, OpenApiParameter.QUERY,
+                         description="Only jobs finished before this moment (ISO 8601 with its UTC offset)."),
+        OpenApiParameter("q", {"type": "string", "maxLength": SEARCH_MAX_LENGTH}, OpenApiParameter.QUERY,
+                         description="Only jobs whose filename contains this text, in any case (`%` and `_` are "
+                         "plain characters)."),
+        OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, description="The ETag of the page held."),
+        OpenApiParameter("ETag", str, OpenApiParameter.HEADER, response=[200, 304],
+                         description="Tag of the first page, for If-None-Match."),
+    ],
+    responses={
+        200: JobSerializer(many=True),
+        304: OpenApiResponse(description="Not modified: the If-None-Match tag is the first page's current one."),
+        400: OpenApiResponse(
+            FIELD_ERRORS,
+            description="A parameter is empty, repeated, malformed or out of range (a moment without its offset, a "
+            "page size outside 1-200, a cursor this service did not give); the body names it.",
+        ),
+        401: UNAUTHORIZED,
+        429: THROTTLED,
+        503: UNAVAILABLE,
+    },
+))
+class JobHistoryListView(ListAPIView):
+    """The signed-in user's finished jobs, newest first, in cursor pages."""
+
+    serializer_class = JobSerializer
+    filter_backends = [JobFilterBackend]
+    filterset_class = HistoryFilter
+    pagination_class = HistoryPagination
+    throttle_classes = [PollRateThrottle]
+
+    def get_queryset(self):
+        """Return the signed-in user's finished jobs, newest first."""
+        return Dataset.objects.history_for(self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        """Answer a page; the first one with its ETag, or 304 if the caller has it."""
+        response = super().list(request, *args, **kwargs)
+        if self.paginator.cursor_query_param in request.query_params:
+            return response
+        etag = body_etag(response.data)
+        return not_modified(request, etag, {}) or Response(response.data, headers={"ETag": etag})
 
     def finalize_response(self, request, response, *args, **kwargs):
         """Mark every answer private and to be revalidated."""

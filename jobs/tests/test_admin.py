@@ -46,6 +46,7 @@ def test_changelist_shows_datasets_as_jobs_with_owner_username(admin_client, use
         ("job_status=failed", {"stuck.csv", "broken.csv"}),
         ("job_status=stalled", {"stuck.csv"}),
         ("job_status=completed", {"done.csv"}),
+        ("job_status=finished", {"stuck.csv", "broken.csv", "done.csv"}),
         ("status=active", {"live.csv"}),
         ("file_type=xlsx", {"broken.csv"}),
         ("q=alice", {"sales.csv", "stuck.csv"}),

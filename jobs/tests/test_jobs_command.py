@@ -94,3 +94,55 @@ def test_no_jobs_says_so(user, now):
 def test_unknown_user_or_bad_option_is_a_command_error(user, args, message):
     with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)")):
         run(*args)
+
+
+@pytest.fixture
+def finished(user, other_user, make_dataset, now):
+    """alice's finished jobs over a year, newest first, and what her history leaves out."""
+    make_dataset(created_by=user.pk, original_filename="q4.csv", status="inactive", created_at=ago(days=1, minutes=2),
+                 updated_at=ago(days=1))
+    make_dataset(created_by=user.pk, original_filename="Q3.xlsx", status="error", error_message="Bad header.",
+                 created_at=ago(days=90, minutes=5), updated_at=ago(days=90))
+    make_dataset(created_by=user.pk, original_filename="2024.csv", status="inactive",
+                 created_at=ago(days=365, minutes=1), updated_at=ago(days=365))
+    make_dataset(created_by=user.pk, original_filename="running.csv", status="new")
+    make_dataset(created_by=other_user.pk, original_filename="q1.csv", status="inactive", updated_at=ago(days=2))
+
+
+def test_history_lists_one_users_finished_jobs_newest_first(finished):
+    assert run("--user", "alice", "--history").splitlines() == [
+        "status     type    progress  filename  started_at            finished_at           error",
+        "completed  import  100       q4.csv    2025-12-18T09:58:00Z  2025-12-18T10:00:00Z  -",
+        "failed     import  0         Q3.xlsx   2025-09-20T09:55:00Z  2025-09-20T10:00:00Z  Bad header.",
+        "completed  import  100       2024.csv  2024-12-19T09:59:00Z  2024-12-19T10:00:00Z  -",
+    ]
+
+
+def test_history_takes_the_apis_filters_and_prints_its_items_as_json(finished, auth_client):
+    options = ("--search", "Q", "--finished-after", "2025-06-01T00:00:00Z", "--status", "completed,failed")
+
+    assert json.loads(run("--user", "alice", "--history", "--json", *options)) == auth_client.get(
+        "/api/v2/jobs/history", {"q": "Q", "finished_after": "2025-06-01T00:00:00Z", "status": "completed,failed"}
+    ).json()["results"]
+
+
+def test_history_of_every_user_names_the_owners_and_stops_at_the_limit(finished):
+    assert run("--history", "--limit", "2").splitlines() == [
+        "owner  status     type    progress  filename  started_at            finished_at           error",
+        "alice  completed  import  100       q4.csv    2025-12-18T09:58:00Z  2025-12-18T10:00:00Z  -",
+        "bob    completed  import  100       q1.csv    2025-12-17T10:00:00Z  2025-12-17T10:00:00Z  -",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--history", "--finished-before", "2025-12-01T10:00"),
+         "--finished-before: This date-time has no UTC offset: add one, e.g. Z or +01:00."),
+        (("--history", "--status", "running"), "--status: Allowed values: completed, failed"),
+        (("--search", "q4"), "--search needs --history."),
+    ],
+)
+def test_a_bad_history_option_is_a_command_error(user, args, message):
+    with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)").replace("+", r"\+")):
+        run(*args)

@@ -2,6 +2,7 @@
 export { createJobsClient, type JobsClient, type Listener } from "./client.js";
 export type {
   BackgroundJob,
+  HistoryPage,
   JobFilters,
   JobsClientOptions,
   JobsError,

@@ -57,6 +57,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v2/jobs/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The signed-in user's job history
+         * @description Every finished job of the caller (completed and failed, stalled imports included), newest first: by the moment of the dataset's last update, which is when a completed or failed job finished (a stalled import, reported failed JOBS_STALL_AFTER after its last update, sorts by that update). Each item is the job shape the active list gives. Cursor pages: follow `next` (older jobs) and `previous`; jobs that finish meanwhile join the top and never shift the pages after it. The first page answers If-None-Match with a 304.
+         */
+        get: operations["jobs_history_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v2/jobs/stream": {
         parameters: {
             query?: never;
@@ -115,6 +135,19 @@ export interface components {
          * @enum {string}
          */
         JobTypeEnum: "import" | "export" | "validation" | "processing";
+        PaginatedBackgroundJobList: {
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cD00ODY%3D"
+             */
+            next: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cj0xJnA9NDg3
+             */
+            previous: string | null;
+            results: components["schemas"]["BackgroundJob"][];
+        };
         TokenObtainPair: {
             readonly access: string;
             readonly refresh: string;
@@ -313,6 +346,92 @@ export interface operations {
                 content?: never;
             };
             /** @description A filter parameter is empty, repeated or holds an unknown value; the body names it and the allowed values. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string[];
+                    };
+                };
+            };
+            /** @description No valid Bearer access token (missing, malformed, expired, foreign, or an inactive user). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests: wait for `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database cannot be reached or read: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    jobs_history_list: {
+        parameters: {
+            query?: {
+                /** @description The pagination cursor value. */
+                cursor?: string;
+                /** @description Only jobs finished at or after this moment (ISO 8601 with its UTC offset). */
+                finished_after?: string;
+                /** @description Only jobs finished before this moment (ISO 8601 with its UTC offset). */
+                finished_before?: string;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+                /** @description Only jobs whose filename contains this text, in any case (`%` and `_` are plain characters). */
+                q?: string;
+                /** @description Only jobs with one of these statuses (comma-separated). */
+                status?: ("completed" | "failed")[];
+                /** @description Only jobs of one of these types (comma-separated). */
+                type?: ("import" | "export" | "validation" | "processing")[];
+            };
+            header?: {
+                /** @description The ETag of the page held. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description Tag of the first page, for If-None-Match. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedBackgroundJobList"];
+                };
+            };
+            /** @description Not modified: the If-None-Match tag is the first page's current one. */
+            304: {
+                headers: {
+                    /** @description Tag of the first page, for If-None-Match. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A parameter is empty, repeated, malformed or out of range (a moment without its offset, a page size outside 1-200, a cursor this service did not give); the body names it. */
             400: {
                 headers: {
                     [name: string]: unknown;

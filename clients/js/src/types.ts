@@ -5,6 +5,8 @@ import type { components } from "./schema.js";
 export type BackgroundJob = components["schemas"]["BackgroundJob"];
 export type JobStatus = components["schemas"]["JobStatusEnum"];
 export type JobType = components["schemas"]["JobTypeEnum"];
+/** A page of `GET /api/v2/jobs/history`: finished jobs, newest first, and the links to the pages around it. */
+export type HistoryPage = components["schemas"]["PaginatedBackgroundJobList"];
 
 /** The list's filters: only jobs with one of these statuses, of one of these types. */
 export interface JobFilters {

@@ -1,8 +1,11 @@
 // The dashboard's jobs widget, on the frontend's own client (@databiz/jobs-client): the stream when the server
 // streams, polling when it does not, every rule of the README's "Polling this endpoint well" from the package.
 // It speaks with the session cookie (no getToken); a 401 sends the user to the login page. Rendered with
-// textContent only: filenames and error messages are user data.
+// textContent only: filenames and error messages are user data. Under the list: the History (history.ts).
 import { createJobsClient, type BackgroundJob, type JobsState } from "@databiz/jobs-client";
+
+import { startHistory } from "./history";
+import { ago } from "./time";
 
 const widget = document.getElementById("jobs-widget")!;
 const { apiBase = "", loginUrl = "", pollInterval, streamRetry } = widget.dataset;
@@ -11,16 +14,6 @@ const statusLine = document.getElementById("status-line")!;
 const emptyState = document.getElementById("empty-state")!;
 const list = document.getElementById("job-list")!;
 const template = document.getElementById("job-template") as HTMLTemplateElement;
-const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
-
-function ago(timestamp: string): string {
-  const seconds = Math.round((Date.parse(timestamp) - Date.now()) / 1000);
-  const steps: [Intl.RelativeTimeFormatUnit, number][] = [["day", 86400], ["hour", 3600], ["minute", 60]];
-  for (const [unit, size] of steps) {
-    if (Math.abs(seconds) >= size) return relative.format(Math.trunc(seconds / size), unit);
-  }
-  return relative.format(seconds, "second");
-}
 
 function renderJob(job: BackgroundJob): HTMLElement {
   const item = template.content.firstElementChild!.cloneNode(true) as HTMLElement;
@@ -67,12 +60,15 @@ function render(state: JobsState) {
   statusLine.classList.toggle("retrying", state.mode === "offline");
 }
 
+function toLogin() {
+  window.location.assign(`${loginUrl}?next=${encodeURIComponent(window.location.pathname)}`);
+}
+
 const client = createJobsClient({
   baseUrl: apiBase, // the service's own origin, under its script prefix
   pollIntervalMs: Number(pollInterval) * 1000 || 10_000,
   streamRetryMs: Number(streamRetry) * 1000 || 5_000,
-  onUnauthorized() {
-    window.location.assign(`${loginUrl}?next=${encodeURIComponent(window.location.pathname)}`);
-  },
+  onUnauthorized: toLogin,
 });
 client.subscribe(render);
+startHistory({ apiBase, onUnauthorized: toLogin });

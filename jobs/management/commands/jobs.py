@@ -1,4 +1,5 @@
-"""`manage.py jobs`: the jobs as the API shows them, as a table or as the API's JSON."""
+"""`manage.py jobs`: the jobs as the API shows them (the active list, or with --history the job history), as a table
+or as the API's JSON."""
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import router
@@ -6,31 +7,51 @@ from django.http import QueryDict
 from rest_framework.renderers import JSONRenderer
 
 from jobs import conf
-from jobs.filters import JobFilter
+from jobs.filters import HistoryFilter, JobFilter
 from jobs.import_speed import refresh_import_speed
 from jobs.models import Dataset
 from jobs.serializers import JobSerializer
+
+# The API's query parameters as this command's options.
+OPTIONS = {"q": "search", "finished_after": "finished-after", "finished_before": "finished-before"}
 
 COLUMNS = ("status", "type", "progress", "filename", "started_at", "finished_at", "error")
 
 
 class Command(BaseCommand):
-    help = "List background jobs as GET /api/v2/jobs/active would: one user's, or every user's."
+    help = ("List background jobs as GET /api/v2/jobs/active would (with --history: as GET /api/v2/jobs/history "
+            "would, newest first): one user's, or every user's.")
 
     def add_arguments(self, parser):
         parser.add_argument("--user", metavar="USERNAME", help="only this user's jobs, bounded as the API bounds them")
         parser.add_argument("--status", help="comma-separated job statuses, as the API's ?status=")
         parser.add_argument("--type", help="comma-separated job types, as the API's ?type=")
+        parser.add_argument("--history", action="store_true",
+                            help="the job history: every finished job, newest first (at most --limit)")
+        parser.add_argument("--finished-after", metavar="MOMENT",
+                            help="with --history: finished at or after this ISO 8601 moment with its offset")
+        parser.add_argument("--finished-before", metavar="MOMENT",
+                            help="with --history: finished before this ISO 8601 moment with its offset")
+        parser.add_argument("--search", metavar="TEXT", help="with --history: the filename contains TEXT, any case")
+        parser.add_argument("--limit", type=int, default=50, help="with --history: the most jobs shown (50)")
         parser.add_argument("--json", action="store_true", help="print the API's JSON array instead of a table")
 
-    def handle(self, *args, user=None, status=None, type=None, json=False, **options):
+    def handle(self, *args, user=None, status=None, type=None, json=False, history=False, **options):
         if conf.estimates_progress():
             # A server learns the import speed in the background; a one-off command learns it first, so that its
             # progress is what the API shows.
             refresh_import_speed(router.db_for_read(Dataset))
-        jobs = self.filtered(self.listed(user), status=status, type=type)
-        if user is not None:
-            jobs = jobs.bounded()
+        if history:
+            jobs = self.filtered(self.finished(user), HistoryFilter, status=status, type=type, q=options["search"],
+                                 finished_after=options["finished_after"], finished_before=options["finished_before"])
+            jobs = jobs[:max(options["limit"], 0)]
+        else:
+            history_only = [name for name in ("finished_after", "finished_before", "search") if options[name]]
+            if history_only:
+                raise CommandError(f"--{history_only[0].replace('_', '-')} needs --history.")
+            jobs = self.filtered(self.listed(user), JobFilter, status=status, type=type)
+            if user is not None:
+                jobs = jobs.bounded()
         if json:
             self.stdout.write(JSONRenderer().render(JobSerializer(jobs, many=True).data).decode())
         else:
@@ -40,19 +61,28 @@ class Command(BaseCommand):
         """Return one user's jobs, or every user's jobs with their owner's username."""
         if username is None:
             return Dataset.objects.jobs().with_owner_username()
+        return Dataset.objects.jobs_for(self.user(username))
+
+    def finished(self, username):
+        """Return one user's job history, or every user's with their owner's username, newest first."""
+        if username is None:
+            return Dataset.objects.history().with_owner_username()
+        return Dataset.objects.history_for(self.user(username))
+
+    def user(self, username):
         try:
-            user = get_user_model()._default_manager.get_by_natural_key(username)
+            return get_user_model()._default_manager.get_by_natural_key(username)
         except get_user_model().DoesNotExist:
             raise CommandError(f"No user named {username!r}.") from None
-        return Dataset.objects.jobs_for(user)
 
-    def filtered(self, jobs, **params):
-        """Apply --status and --type with the API's own filter, so values are checked the same way."""
+    def filtered(self, jobs, filterset_class, **params):
+        """Apply the options with the API's own filter, so values are checked the same way."""
         data = QueryDict(mutable=True)
         data.update({name: value for name, value in params.items() if value is not None})
-        filterset = JobFilter(data=data, queryset=jobs)
+        filterset = filterset_class(data=data, queryset=jobs)
         if not filterset.is_valid():
-            raise CommandError(" ".join(f"--{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()))
+            raise CommandError(" ".join(f"--{OPTIONS.get(name, name)}: {' '.join(errors)}"
+                                        for name, errors in filterset.errors.items()))
         return filterset.qs
 
 

@@ -543,14 +543,7 @@ ${value}`, dataLines++;
     };
   }
 
-  // ../../databiz/dashboard/src/dashboard.ts
-  var widget = document.getElementById("jobs-widget");
-  var { apiBase = "", loginUrl = "", pollInterval, streamRetry: streamRetry2 } = widget.dataset;
-  var badge = document.getElementById("running-count");
-  var statusLine = document.getElementById("status-line");
-  var emptyState = document.getElementById("empty-state");
-  var list = document.getElementById("job-list");
-  var template = document.getElementById("job-template");
+  // ../../databiz/dashboard/src/time.ts
   var relative = new Intl.RelativeTimeFormat(void 0, { numeric: "auto" });
   function ago(timestamp) {
     const seconds = Math.round((Date.parse(timestamp) - Date.now()) / 1e3);
@@ -560,6 +553,126 @@ ${value}`, dataLines++;
     }
     return relative.format(seconds, "second");
   }
+
+  // ../../databiz/dashboard/src/history.ts
+  var HISTORY_PATH = "/api/v2/jobs/history";
+  var PAGE_SIZE = 20;
+  var SEARCH_DELAY_MS = 300;
+  async function badRequestText(response) {
+    const body = await response.json().catch(() => null);
+    if (typeof body !== "object" || body === null) return null;
+    const messages = Object.values(body).flat().filter((message) => typeof message === "string");
+    return messages.length ? messages.join(" ") : null;
+  }
+  function startHistory({ apiBase: apiBase2, onUnauthorized }) {
+    const form = document.getElementById("history-filters");
+    const search = form.elements.namedItem("q");
+    const status = form.elements.namedItem("status");
+    const list2 = document.getElementById("history-list");
+    const statusLine2 = document.getElementById("history-status");
+    const empty = document.getElementById("history-empty");
+    const more = document.getElementById("history-more");
+    const template2 = document.getElementById("history-template");
+    const shown = /* @__PURE__ */ new Set();
+    let next = null;
+    let loading = null;
+    let typing;
+    function renderJob2(job) {
+      const item = template2.content.firstElementChild.cloneNode(true);
+      const part = (selector) => item.querySelector(selector);
+      item.dataset.jobId = job.id;
+      part(".history-filename").textContent = job.filename;
+      const chip = part(".history-chip");
+      chip.textContent = job.status;
+      chip.classList.add(job.status);
+      if (job.finished_at) {
+        const finished = part("time");
+        finished.dateTime = job.finished_at;
+        finished.title = new Date(job.finished_at).toLocaleString();
+        finished.textContent = ago(job.finished_at);
+      }
+      if (job.error) {
+        const error = part(".history-error");
+        error.textContent = job.error;
+        error.hidden = false;
+      }
+      return item;
+    }
+    async function fetchPage(url, signal) {
+      let response;
+      try {
+        response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" }, signal });
+      } catch {
+        return "Could not load the history: the network failed.";
+      }
+      if (response.status === 401) {
+        onUnauthorized();
+        return "Signed out: to the login page\u2026";
+      }
+      if (response.ok) return await response.json();
+      const reason = response.status === 400 ? await badRequestText(response) : null;
+      return reason ?? `Could not load the history: the server answered ${response.status}.`;
+    }
+    async function load(url, fromTheStart) {
+      loading?.abort();
+      const controller = new AbortController();
+      loading = controller;
+      more.disabled = true;
+      statusLine2.textContent = "Loading\u2026";
+      const page = await fetchPage(url, controller.signal).catch(() => "Could not load the history.");
+      if (controller.signal.aborted) return;
+      loading = null;
+      if (fromTheStart) {
+        list2.replaceChildren();
+        shown.clear();
+        next = null;
+      }
+      if (typeof page === "string") {
+        statusLine2.textContent = page;
+      } else {
+        const added = page.results.filter((job) => !shown.has(job.id));
+        for (const job of added) shown.add(job.id);
+        list2.append(...added.map(renderJob2));
+        next = page.next;
+        statusLine2.textContent = "";
+      }
+      empty.hidden = typeof page === "string" || shown.size > 0;
+      more.hidden = next === null;
+      more.disabled = false;
+    }
+    function loadFirstPage() {
+      clearTimeout(typing);
+      const query = new URLSearchParams({ page_size: String(PAGE_SIZE) });
+      const text = search.value.trim();
+      if (text) query.set("q", text);
+      if (status.value) query.set("status", status.value);
+      void load(`${apiBase2}${HISTORY_PATH}?${query}`, true);
+    }
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      loadFirstPage();
+    });
+    search.addEventListener("input", () => {
+      clearTimeout(typing);
+      typing = setTimeout(loadFirstPage, SEARCH_DELAY_MS);
+    });
+    status.addEventListener("change", loadFirstPage);
+    more.addEventListener("click", () => {
+      if (next === null) return;
+      const { pathname, search: query } = new URL(next, window.location.href);
+      void load(pathname + query, false);
+    });
+    loadFirstPage();
+  }
+
+  // ../../databiz/dashboard/src/dashboard.ts
+  var widget = document.getElementById("jobs-widget");
+  var { apiBase = "", loginUrl = "", pollInterval, streamRetry: streamRetry2 } = widget.dataset;
+  var badge = document.getElementById("running-count");
+  var statusLine = document.getElementById("status-line");
+  var emptyState = document.getElementById("empty-state");
+  var list = document.getElementById("job-list");
+  var template = document.getElementById("job-template");
   function renderJob(job) {
     const item = template.content.firstElementChild.cloneNode(true);
     const part = (selector) => item.querySelector(selector);
@@ -602,14 +715,16 @@ ${value}`, dataLines++;
     statusLine.textContent = statusText(state);
     statusLine.classList.toggle("retrying", state.mode === "offline");
   }
+  function toLogin() {
+    window.location.assign(`${loginUrl}?next=${encodeURIComponent(window.location.pathname)}`);
+  }
   var client = createJobsClient({
     baseUrl: apiBase,
     // the service's own origin, under its script prefix
     pollIntervalMs: Number(pollInterval) * 1e3 || 1e4,
     streamRetryMs: Number(streamRetry2) * 1e3 || 5e3,
-    onUnauthorized() {
-      window.location.assign(`${loginUrl}?next=${encodeURIComponent(window.location.pathname)}`);
-    }
+    onUnauthorized: toLogin
   });
   client.subscribe(render);
+  startHistory({ apiBase, onUnauthorized: toLogin });
 })();
