@@ -80,6 +80,11 @@ lint: $(VENV)/.dev
 # PROMETHEUS_MULTIPROC_DIR, whose Prometheus files (and nothing else) are removed at each start.
 WORKERS ?= 2
 INTERFACE ?= wsgi
+# Under ASGI every open stream is a request in flight, and granian serves at most --backpressure of those a worker
+# (by default backlog/workers: 1,024); past it, connections wait unanswered in the backlog. So the ASGI server's cap
+# is above JOBS_STREAM_MAX_PER_PROCESS, and a stream past the service's own limit gets its 503 with Retry-After.
+STREAMS_PER_PROCESS = $(or $(JOBS_STREAM_MAX_PER_PROCESS),5000)
+BACKPRESSURE ?= $(shell echo $$(( $(STREAMS_PER_PROCESS) + 256 )))
 PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.prometheus
 serve: $(VENV)/.runtime
 	@test -n "$$DJANGO_SECRET_KEY" || { echo "make serve runs in production mode: set DJANGO_SECRET_KEY."; exit 1; }
@@ -89,6 +94,7 @@ serve: $(VENV)/.runtime
 	  -o -name 'gauge_*.db' -o -name 'histogram_*.db' -o -name 'summary_*.db' \) -delete
 	DJANGO_DEBUG=0 PROMETHEUS_MULTIPROC_DIR="$(PROMETHEUS_MULTIPROC_DIR)" exec $(BIN)/granian --interface $(INTERFACE) \
 	  --host $(HOST) --port $(PORT) --workers $(WORKERS) --blocking-threads 1 --backlog 2048 \
+	  $(if $(filter asgi,$(INTERFACE)),--backpressure $(BACKPRESSURE)) \
 	  --no-ws --workers-kill-timeout 4 --log-level warning databiz.$(INTERFACE):application
 
 # The polling benchmark (PostgreSQL and wrk required; see docs/performance.md).

@@ -60,9 +60,10 @@ def start_server(env, port):
     shutil.rmtree(metrics, ignore_errors=True)
     metrics.mkdir(parents=True)
     server = subprocess.Popen(
+        # As `make serve INTERFACE=asgi WORKERS=2`, with room for every tab in one worker (--backpressure).
         [str(Path(sys.executable).parent / "granian"), "--interface", "asgi", "--host", "127.0.0.1", "--port",
-         str(port), "--workers", "2", "--backlog", "4096", "--no-ws", "--workers-kill-timeout", "4", "--log-level",
-         "warning", "databiz.asgi:application"],
+         str(port), "--workers", "2", "--backlog", "4096", "--backpressure", "20000", "--no-ws",
+         "--workers-kill-timeout", "4", "--log-level", "warning", "databiz.asgi:application"],
         cwd=ROOT, env={**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics)},
         stdout=open(ROOT / "bench-results" / "streams-server.log", "w"), stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: stopping it stops its workers too
@@ -184,7 +185,7 @@ async def measure(mode, url, port, tabs, hold, server, idle):
             tasks.append(asyncio.create_task(stream_forever(port, user, token, stop, watched, seen, opened, health)))
             await asyncio.sleep(0.002)
         # The steady state: measured once every stream has its first answer (opening is timed on its own).
-        while len(opened) < len(tabs) and time.monotonic() - started < 120:
+        while len(opened) < len(tabs) and time.monotonic() - started < 600:
             await asyncio.sleep(0.1)
     open_seconds = time.monotonic() - started
     await asyncio.sleep(5)
