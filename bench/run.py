@@ -491,9 +491,12 @@ def history_scenarios(env, url, port, duration, runs):
     for title, chain, index in (("history, first page", "pages", 0),
                                 (f"history, page {len(chains['pages'])} (a cursor)", "pages", -1),
                                 (f"history, search q={query}, first page", "search", 0)):
-        plans += ["", f"EXPLAIN ANALYZE ({title}; parameters inlined, a custom plan):",
+        # The page runs with plan_cache_mode=force_custom_plan (jobs/pagination.py): the first plan is the one it
+        # gets; the second, the plan the connections' own setting (force_generic_plan) would give it instead.
+        plans += ["", f"EXPLAIN ANALYZE ({title}; a custom plan, as the page runs it):",
                   explain(url, probe[chain]["sqls"][index]),
-                  "", f"EXPLAIN ANALYZE ({title}; prepared, the generic plan the server runs):",
+                  "", f"EXPLAIN ANALYZE ({title}; prepared with a generic plan, as it would run without "
+                  "planned_for_its_values):",
                   probe[chain]["generic_plans"][index]]
     return lines, plans
 

@@ -101,7 +101,7 @@ class AwareDateTimeField(forms.Field):
 
     def to_python(self, value):
         """Return the moment, None when the parameter is absent."""
-        if value in (None, ""):
+        if value is None:
             return None
         if isinstance(value, list):
             raise forms.ValidationError(self.error_messages["repeated"], code="repeated")

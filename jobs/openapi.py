@@ -1,10 +1,13 @@
 """The OpenAPI description: who may read it, the Bearer scheme, and the documented token responses."""
 from django.conf import settings
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from drf_spectacular.drainage import set_override
 from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiViewExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission
+
+from .authentication import LocalPageAuthentication
 
 ErrorSerializer = inline_serializer(
     "Error",
@@ -47,6 +50,10 @@ class BearerTokenScheme(SimpleJWTScheme):
     target_class = "jobs.authentication.BearerTokenAuthentication"
     match_subclasses = True  # each identity mode's class, and the jobs page's
     name = "bearerAuth"
+
+
+# The list's page authentication and the history's token authentication are one scheme to a client (bearerAuth).
+set_override(LocalPageAuthentication, "suppress_collision_warning", True)
 
 
 # What DRF's CharField accepts: no NUL character, and something left once Python's strip() trimmed the ends (which

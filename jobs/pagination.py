@@ -53,6 +53,16 @@ class HistoryPagination(CursorPagination):
                 "Not a cursor of this list: follow the `next` and `previous` links as given."
             ]}) from None
 
+    def get_schema_operation_parameters(self, view):
+        """Return DRF's description of `cursor` and `page_size`, with the page size's bounds and default."""
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size, default=self.page_size)
+            else:
+                parameter["description"] = "An opaque cursor from a page's `next` or `previous` link."
+        return parameters
+
     def get_paginated_response_schema(self, schema):
         """Return DRF's schema of a page, both links required: every page carries them (null at either end)."""
         paginated = super().get_paginated_response_schema(schema)

@@ -155,6 +155,8 @@ def forged(text):
                          forged(b"p=\x00"), forged(b"p=2025-12-01T10:00:00"))],
         ({"finished_after": "2025-12-01T10:00:00"},
          {"finished_after": ["This date-time has no UTC offset: add one, e.g. Z or +01:00."]}),
+        ({"finished_after": ""},
+         {"finished_after": ["Give an ISO 8601 date-time with its offset, e.g. 2026-12-01T09:30:00Z."]}),
         ({"finished_before": "yesterday"},
          {"finished_before": ["Give an ISO 8601 date-time with its offset, e.g. 2026-12-01T09:30:00Z."]}),
         ({"finished_before": ["2025-12-01T10:00:00Z", "2025-12-02T10:00:00Z"]},

@@ -8,6 +8,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from rest_framework_simplejwt.tokens import AccessToken
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from databiz.wsgi import application
 
@@ -63,4 +64,8 @@ schema = schemathesis.pytest.from_fixture("api_schema").exclude(path="/api/v2/jo
 @schema.parametrize()
 @settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_conforms_to_the_schema_and_never_errors(case, bearer_headers):
-    case.call_and_validate(headers=bearer_headers)
+    # A history cursor is opaque: any string is one to the schema, only those the service gave are taken (a 400
+    # names `cursor` otherwise), so a made-up cursor is no valid request refused.
+    made_up_cursor = case.operation.path == "/api/v2/jobs/history" and bool((case.query or {}).get("cursor"))
+    case.call_and_validate(headers=bearer_headers,
+                           excluded_checks=[positive_data_acceptance] if made_up_cursor else None)

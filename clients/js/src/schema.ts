@@ -388,7 +388,7 @@ export interface operations {
     jobs_history_list: {
         parameters: {
             query?: {
-                /** @description The pagination cursor value. */
+                /** @description An opaque cursor from a page's `next` or `previous` link. */
                 cursor?: string;
                 /** @description Only jobs finished at or after this moment (ISO 8601 with its UTC offset). */
                 finished_after?: string;
