@@ -88,6 +88,16 @@ class JobFilter(django_filters.FilterSet):
         return queryset.with_job_type(*value)
 
 
+def moment_in_utc(moment):
+    """Return the aware `moment` in UTC, an offset every database takes; a moment beyond Python's calendar once in
+    UTC (0001-01-01T00:00:00+05:00) is the calendar's nearest end, which orders the same against every job."""
+    try:
+        return moment.astimezone(datetime.UTC)
+    except OverflowError:
+        end = datetime.datetime.max if moment.year > 1 else datetime.datetime.min
+        return end.replace(tzinfo=datetime.UTC)
+
+
 class AwareDateTimeField(forms.Field):
     """One ISO 8601 date-time with its UTC offset (`2026-12-01T09:30:00Z`, `...+01:00`); a moment without an offset
     names no moment, so it is an error, as a repeated or malformed value is."""
@@ -111,7 +121,7 @@ class AwareDateTimeField(forms.Field):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
         if moment.tzinfo is None:
             raise forms.ValidationError(self.error_messages["naive"], code="naive")
-        return moment
+        return moment_in_utc(moment)
 
 
 @extend_schema_field({"type": "string", "format": "date-time"})
@@ -122,14 +132,16 @@ class AwareDateTimeFilter(django_filters.Filter):
 
 
 class SearchField(forms.CharField):
-    """Text to look for, once, at most SEARCH_MAX_LENGTH characters."""
+    """Text to look for, once, not blank, at most SEARCH_MAX_LENGTH characters."""
 
     widget = SingleValueWidget
-    default_error_messages = {"repeated": "Give this parameter once."}
+    default_error_messages = {"repeated": "Give this parameter once.", "blank": "Give a text to look for."}
 
     def to_python(self, value):
         if isinstance(value, list):
             raise forms.ValidationError(self.error_messages["repeated"], code="repeated")
+        if value is not None and not value.strip():
+            raise forms.ValidationError(self.error_messages["blank"], code="blank")
         return super().to_python(value)
 
 
@@ -139,8 +151,8 @@ class SearchFilter(django_filters.CharFilter):
     field_class = SearchField
 
 
-# A filename search longer than any filename DataBiz keeps is a mistake, not a search.
-SEARCH_MAX_LENGTH = 200
+# A filename search longer than any filename DataBiz keeps (`original_filename`, 512) is a mistake, not a search.
+SEARCH_MAX_LENGTH = 512
 
 
 class HistoryFilter(JobFilter):

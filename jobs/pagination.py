@@ -1,12 +1,14 @@
 """How the job history is cut into pages: DRF's cursor pagination over HISTORY_ORDER, strict about its parameters,
 each page planned for its own user on PostgreSQL."""
 import contextlib
+import re
 
-from django.db import DatabaseError, connections
+from django.db import connections, transaction
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
+from .filters import moment_in_utc
 from .models import HISTORY_ORDER
 
 
@@ -23,7 +25,10 @@ class HistoryPagination(CursorPagination):
     page_size_query_param = "page_size"
 
     def paginate_queryset(self, queryset, request, view=None):
-        """Return the page's jobs: one query, planned for the caller (`planned_for_its_values`)."""
+        """Return the page's jobs: one query, planned for the caller (`planned_for_its_values`); a bad parameter is
+        refused before the database is asked anything."""
+        self.get_page_size(request)
+        self.decode_cursor(request)
         with planned_for_its_values(queryset.db):
             return super().paginate_queryset(queryset, request, view)
 
@@ -32,7 +37,7 @@ class HistoryPagination(CursorPagination):
         given = request.query_params.getlist(self.page_size_query_param)
         if not given:
             return self.page_size
-        if len(given) > 1 or not given[0].isdecimal() or not 1 <= int(given[0]) <= self.max_page_size:
+        if len(given) > 1 or not re.fullmatch(r"[0-9]{1,3}", given[0]) or not 1 <= int(given[0]) <= self.max_page_size:
             raise ValidationError({self.page_size_query_param: [
                 f"Give one whole number from 1 to {self.max_page_size} (default {self.page_size})."
             ]})
@@ -40,15 +45,19 @@ class HistoryPagination(CursorPagination):
 
     def decode_cursor(self, request):
         """Return the cursor of `?cursor=`; one this service did not give is a 400 naming it (DRF's own is a 404)."""
-        if len(request.query_params.getlist(self.cursor_query_param)) > 1:
+        given = request.query_params.getlist(self.cursor_query_param)
+        if len(given) > 1:
             raise ValidationError({self.cursor_query_param: ["Give this parameter once."]})
         try:
+            # DRF's base64 decoding skips characters outside the alphabet: "%%%" would be the first page.
+            if given and not re.fullmatch(r"[A-Za-z0-9+/=]+", given[0]):
+                raise NotFound()
             cursor = super().decode_cursor(request)
             # DRF decodes a cursor's position, the first ordering field's value, as text and trusts it.
-            if cursor is not None and cursor.position is not None and not is_moment(cursor.position):
-                raise NotFound()
+            if cursor is not None and cursor.position is not None:
+                cursor = cursor._replace(position=position_in_utc(cursor.position))
             return cursor
-        except NotFound:
+        except (NotFound, ValueError):
             raise ValidationError({self.cursor_query_param: [
                 "Not a cursor of this list: follow the `next` and `previous` links as given."
             ]}) from None
@@ -61,6 +70,7 @@ class HistoryPagination(CursorPagination):
                 parameter["schema"].update(minimum=1, maximum=self.max_page_size, default=self.page_size)
             else:
                 parameter["description"] = "An opaque cursor from a page's `next` or `previous` link."
+                parameter["schema"].update(minLength=1)
         return parameters
 
     def get_paginated_response_schema(self, schema):
@@ -68,15 +78,6 @@ class HistoryPagination(CursorPagination):
         paginated = super().get_paginated_response_schema(schema)
         paginated["required"] = ["next", "previous", "results"]
         return paginated
-
-
-def is_moment(text):
-    """Return whether `text` names a moment, with its UTC offset, as a cursor's position of `updated_at` does."""
-    try:
-        moment = parse_datetime(text)
-    except ValueError:
-        return False
-    return moment is not None and moment.tzinfo is not None
 
 
 @contextlib.contextmanager
@@ -92,11 +93,16 @@ def planned_for_its_values(using):
     if connection.vendor != "postgresql":
         yield
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SET plan_cache_mode = force_custom_plan")
-    try:
+    # SET LOCAL: the setting ends with the transaction, whatever happens in it, on the server that ran it (a pooler
+    # in transaction mode keeps the three statements on one backend); the polls that reuse the connection keep theirs.
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         yield
-    finally:
-        # Back to the connection's own setting for the polls that reuse it; a broken connection is closed anyway.
-        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
-            cursor.execute("RESET plan_cache_mode")
+
+
+def position_in_utc(text):
+    """Return a cursor's position (a moment of `updated_at`, as DRF wrote it) in UTC, or raise ValueError."""
+    moment = parse_datetime(text)
+    if moment is None or moment.tzinfo is None:
+        raise ValueError("not a moment")
+    return moment_in_utc(moment).isoformat()

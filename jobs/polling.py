@@ -2,7 +2,6 @@
 import hashlib
 
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
-from rest_framework.renderers import JSONRenderer
 
 from . import conf
 
@@ -30,8 +29,8 @@ def answer_etag(serializer_class, jobs, hints):
     digest = hashlib.blake2b(serializer_class.signature().encode(), digest_size=16)
     for job in jobs:
         digest.update(b"\n" + repr(serializer_class.source_values(job)).encode())
-    for header in HINT_HEADERS:
-        digest.update(f"\n{header}: {hints[header]}".encode())
+    for name, value in sorted(hints.items()):
+        digest.update(f"\n{name}: {value}".encode())
     return f'"{digest.hexdigest()}"'
 
 
@@ -39,11 +38,6 @@ def tagged_answer(serializer_class, jobs):
     """Return the ETag and hint headers of the answer holding `jobs`: what the list and the stream both send."""
     hints = poll_hints(jobs)
     return answer_etag(serializer_class, jobs, hints), hints
-
-
-def body_etag(data):
-    """Return a strong ETag of the JSON answer holding `data`."""
-    return f'"{hashlib.blake2b(JSONRenderer().render(data), digest_size=16).hexdigest()}"'
 
 
 def not_modified(request, etag, headers):

@@ -19,9 +19,9 @@ from .authentication import (
 )
 from .filters import SEARCH_MAX_LENGTH, HistoryFilter, JobFilter, JobFilterBackend
 from .models import FINISHED_JOB_STATUSES, Dataset, JobStatus, JobType
-from .openapi import FIELD_ERRORS, THROTTLED, UNAUTHORIZED, UNAVAILABLE
+from .openapi import FIELD_ERRORS, NON_BLANK_STRING, THROTTLED, UNAUTHORIZED, UNAVAILABLE
 from .pagination import HistoryPagination
-from .polling import body_etag, cache_headers, not_modified, tagged_answer
+from .polling import answer_etag, cache_headers, not_modified, tagged_answer
 from .serializers import JobSerializer
 from .throttling import PollRateThrottle
 
@@ -120,7 +120,8 @@ class ActiveJobListView(ListAPIView):
                          description="Only jobs finished at or after this moment (ISO 8601 with its UTC offset)."),
         OpenApiParameter("finished_before", {"type": "string", "format": "date-time"}, OpenApiParameter.QUERY,
                          description="Only jobs finished before this moment (ISO 8601 with its UTC offset)."),
-        OpenApiParameter("q", {"type": "string", "maxLength": SEARCH_MAX_LENGTH}, OpenApiParameter.QUERY,
+        OpenApiParameter("q", {"type": "string", "minLength": 1, "maxLength": SEARCH_MAX_LENGTH,
+                               "pattern": NON_BLANK_STRING["pattern"]}, OpenApiParameter.QUERY,
                          description="Only jobs whose filename contains this text, in any case (`%` and `_` are "
                          "plain characters)."),
         OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, description="The ETag of the page held."),
@@ -154,12 +155,18 @@ class JobHistoryListView(ListAPIView):
         return Dataset.objects.history_for(self.request.user)
 
     def list(self, request, *args, **kwargs):
-        """Answer a page; the first one with its ETag, or 304 if the caller has it."""
-        response = super().list(request, *args, **kwargs)
-        if self.paginator.cursor_query_param in request.query_params:
-            return response
-        etag = body_etag(response.data)
-        return not_modified(request, etag, {}) or Response(response.data, headers={"ETag": etag})
+        """Answer a page; the first one with its ETag, or 304 if the caller has it (before anything is formatted)."""
+        jobs = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        etag = None
+        if self.paginator.cursor_query_param not in request.query_params:
+            links = {"next": self.paginator.get_next_link(), "previous": self.paginator.get_previous_link()}
+            etag = answer_etag(self.get_serializer_class(), jobs, links)
+            if (unchanged := not_modified(request, etag, {})) is not None:
+                return unchanged
+        response = self.get_paginated_response(self.get_serializer(jobs, many=True).data)
+        if etag is not None:
+            response["ETag"] = etag
+        return response
 
     def finalize_response(self, request, response, *args, **kwargs):
         """Mark every answer private and to be revalidated."""

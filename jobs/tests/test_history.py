@@ -127,6 +127,11 @@ def test_a_job_that_finishes_while_the_user_pages_on_joins_the_top_and_shifts_no
         ({"q": "%"}, ["completed"]),
         ({"q": "order"}, ["failed"]),  # no file name: the dataset's name
         ({"q": "sales", "status": "completed", "finished_after": iso(ago(days=1))}, ["completed"]),
+        # Moments at the calendar's ends, whatever their offset: before or after every job.
+        ({"finished_after": "0001-01-01T00:00:00+05:00"}, ["completed", "failed", "stalled", "old"]),
+        ({"finished_before": "0001-01-01T00:00:00Z"}, []),
+        ({"finished_after": "9999-12-31T23:59:59-05:00"}, []),
+        ({"finished_before": "9999-12-31T23:59:59-23:59"}, ["completed", "failed", "stalled", "old"]),
     ],
 )
 def test_filters_narrow_the_history(auth_client, history, query, expected):
@@ -151,8 +156,8 @@ def forged(text):
         ({"page_size": "ten"}, {"page_size": ["Give one whole number from 1 to 200 (default 50)."]}),
         ({"page_size": ["5", "6"]}, {"page_size": ["Give one whole number from 1 to 200 (default 50)."]}),
         *[({"cursor": cursor}, {"cursor": [NOT_A_CURSOR]})
-          for cursor in ("not-a-cursor!", forged(b"p=abc"), forged(b"p=2025-13-45T00:00:00Z"), forged(b"o=-5"),
-                         forged(b"p=\x00"), forged(b"p=2025-12-01T10:00:00"))],
+          for cursor in ("not-a-cursor!", "%%%", "", forged(b"p=abc"), forged(b"p=2025-13-45T00:00:00Z"),
+                         forged(b"o=-5"), forged(b"p=\x00"), forged(b"p=2025-12-01T10:00:00"))],
         ({"finished_after": "2025-12-01T10:00:00"},
          {"finished_after": ["This date-time has no UTC offset: add one, e.g. Z or +01:00."]}),
         ({"finished_after": ""},
@@ -161,7 +166,10 @@ def forged(text):
          {"finished_before": ["Give an ISO 8601 date-time with its offset, e.g. 2026-12-01T09:30:00Z."]}),
         ({"finished_before": ["2025-12-01T10:00:00Z", "2025-12-02T10:00:00Z"]},
          {"finished_before": ["Give this parameter once."]}),
-        ({"q": "x" * 201}, {"q": ["Ensure this value has at most 200 characters (it has 201)."]}),
+        ({"q": "x" * 513}, {"q": ["Ensure this value has at most 512 characters (it has 513)."]}),
+        ({"q": "  "}, {"q": ["Give a text to look for."]}),
+        ({"page_size": "9" * 5000}, {"page_size": ["Give one whole number from 1 to 200 (default 50)."]}),
+        ({"page_size": "\u0663"}, {"page_size": ["Give one whole number from 1 to 200 (default 50)."]}),
         ({"status": "running"}, {"status": ["Allowed values: completed, failed (one or more, comma-separated)."]}),
         ({"type": "upload"},
          {"type": ["Allowed values: import, export, validation, processing (one or more, comma-separated)."]}),
@@ -209,14 +217,26 @@ def test_a_page_is_one_query_whatever_the_history_holds(external_issuer, make_da
         second = client.get(first.json()["next"])
 
     assert (len(ids(first)), len(ids(second)), second.json()["next"]) == (100, 20, None)
-    # On PostgreSQL the query is planned for this user's own rows (jobs/pagination.py).
-    planned = ["SET plan_cache_mode = force_custom_plan", "SELECT", "RESET plan_cache_mode"]
-    expected = planned if connection.vendor == "postgresql" else ["SELECT"]
+    # On PostgreSQL the query is planned for this user's own rows, in a transaction of its own (jobs/pagination.py).
+    expected = ["SET LOCAL plan_cache_mode = force_custom_plan", "SELECT"] if connection.vendor == "postgresql" else [
+        "SELECT"
+    ]
     assert [statements(first_page), statements(second_page)] == [expected, expected]
 
 
 def statements(captured):
-    return [query["sql"] if not query["sql"].startswith("SELECT") else "SELECT" for query in captured]
+    """The statements a page sent, but the savepoints that the test's transaction wraps its transaction in."""
+    return [query["sql"] if not query["sql"].startswith("SELECT") else "SELECT" for query in captured
+            if "SAVEPOINT" not in query["sql"]]
+
+
+def test_a_forged_cursor_is_refused_before_the_database_is_asked(
+    auth_client, history, django_assert_num_queries
+):
+    with django_assert_num_queries(1):  # the token's user, in local mode
+        refused = auth_client.get(URL, {"cursor": forged(b"p=abc")})
+
+    assert refused.status_code == 400
 
 
 # Histories of random jobs of two users, changed between page fetches as the imports service changes them.

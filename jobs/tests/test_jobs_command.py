@@ -141,8 +141,14 @@ def test_history_of_every_user_names_the_owners_and_stops_at_the_limit(finished)
          "--finished-before: This date-time has no UTC offset: add one, e.g. Z or +01:00."),
         (("--history", "--status", "running"), "--status: Allowed values: completed, failed"),
         (("--search", "q4"), "--search needs --history."),
+        (("--limit", "5"), "--limit needs --history."),
     ],
 )
 def test_a_bad_history_option_is_a_command_error(user, args, message):
     with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)").replace("+", r"\+")):
         run(*args)
+
+
+def test_a_history_limit_below_one_is_refused(user):
+    with pytest.raises(CommandError, match="--limit: give a whole number of at least 1"):
+        run("--history", "--limit", "0")

@@ -1,5 +1,7 @@
 """`manage.py jobs`: the jobs as the API shows them (the active list, or with --history the job history), as a table
 or as the API's JSON."""
+import argparse
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import router
@@ -11,6 +13,17 @@ from jobs.filters import HistoryFilter, JobFilter
 from jobs.import_speed import refresh_import_speed
 from jobs.models import Dataset
 from jobs.serializers import JobSerializer
+
+# The most jobs --history prints unless --limit says otherwise: the API's default page.
+HISTORY_LIMIT = 50
+
+
+def positive_int(text):
+    """Return `text` as a whole number of at least 1, or refuse it (argparse's error)."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("give a whole number of at least 1")
+    return int(text)
+
 
 # The API's query parameters as this command's options.
 OPTIONS = {"q": "search", "finished_after": "finished-after", "finished_before": "finished-before"}
@@ -33,7 +46,7 @@ class Command(BaseCommand):
         parser.add_argument("--finished-before", metavar="MOMENT",
                             help="with --history: finished before this ISO 8601 moment with its offset")
         parser.add_argument("--search", metavar="TEXT", help="with --history: the filename contains TEXT, any case")
-        parser.add_argument("--limit", type=int, default=50, help="with --history: the most jobs shown (50)")
+        parser.add_argument("--limit", type=positive_int, help="with --history: the most jobs shown (50)")
         parser.add_argument("--json", action="store_true", help="print the API's JSON array instead of a table")
 
     def handle(self, *args, user=None, status=None, type=None, json=False, history=False, **options):
@@ -44,9 +57,9 @@ class Command(BaseCommand):
         if history:
             jobs = self.filtered(self.finished(user), HistoryFilter, status=status, type=type, q=options["search"],
                                  finished_after=options["finished_after"], finished_before=options["finished_before"])
-            jobs = jobs[:max(options["limit"], 0)]
+            jobs = jobs[:options["limit"] or HISTORY_LIMIT]
         else:
-            history_only = [name for name in ("finished_after", "finished_before", "search") if options[name]]
+            history_only = [name for name in ("finished_after", "finished_before", "search", "limit") if options[name]]
             if history_only:
                 raise CommandError(f"--{history_only[0].replace('_', '-')} needs --history.")
             jobs = self.filtered(self.listed(user), JobFilter, status=status, type=type)
