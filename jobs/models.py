@@ -114,7 +114,7 @@ class DatasetQuerySet(models.QuerySet):
             for job_status in JobStatus.values
             if (statuses := dataset_statuses(job_status))
         ]
-        finished = dataset_statuses(JobStatus.COMPLETED) + dataset_statuses(JobStatus.FAILED)
+        finished = [status for job_status in FINISHED_JOB_STATUSES for status in dataset_statuses(job_status)]
         return self.annotate(
             job_status=Case(*status_whens, default=None, output_field=models.CharField()),
             job_stalled=Case(When(stalled, then=True), default=False, output_field=models.BooleanField()),

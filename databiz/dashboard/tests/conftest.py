@@ -2,16 +2,18 @@
 import asyncio
 import datetime
 import os
+import re
 import threading
 import time
 import uuid
 
 import pytest
 import uvicorn
+from django.contrib.auth import get_user_model
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.db import connections, router
 from django.utils import timezone
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from databiz import asgi
 from jobs import stream
@@ -117,3 +119,33 @@ def asgi_server(transactional_db, monkeypatch):
     # The streams' database thread and the WSGI requests' thread outlive the test; their connections must not.
     for executor in (*stream.STREAM_THREADS, asgi.django_wsgi.executor):
         executor.submit(connections.close_all).result()
+
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def people(transactional_db):
+    """alice and bob, who sign in with PASSWORD."""
+    make = get_user_model().objects.create_user
+    return make("alice", password=PASSWORD), make("bob", password=PASSWORD)
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser page (its own cookies) for the live server."""
+    context = browser.new_context(viewport={"width": 1000, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(8000)
+    yield page
+    context.close()
+
+
+def sign_in(page, live_server, username="alice"):
+    """Sign in through the login form, as a user does, and land on the dashboard."""
+    page.goto(live_server.url + "/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/$"))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(live_server.url + "/")

@@ -5,7 +5,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.db import connections, router
 from django.utils import timezone
@@ -13,34 +12,11 @@ from playwright.sync_api import expect
 
 from jobs.models import Dataset
 
+from .conftest import sign_in
+
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
-PASSWORD = "correct-horse-battery"
-
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def people(transactional_db):
-    make = get_user_model().objects.create_user
-    return make("alice", password=PASSWORD), make("bob", password=PASSWORD)
-
-
-@pytest.fixture
-def page(browser, live_server, fast_polling):
-    context = browser.new_context(viewport={"width": 1000, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(8000)
-    yield page
-    context.close()
-
-
-def sign_in(page, live_server, username="alice"):
-    page.goto(live_server.url + "/")
-    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/$"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(live_server.url + "/")
+# The page polls twice a second here (fast_polling): changes show within the assertions' timeouts.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_polling")]
 
 
 def job_item(page, filename):

@@ -3,30 +3,14 @@ import datetime
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from .test_browser import PASSWORD, sign_in
+from .conftest import sign_in
 
 HISTORY = "/api/v2/jobs/history"
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def people(transactional_db):
-    make = get_user_model().objects.create_user
-    return make("alice", password=PASSWORD), make("bob", password=PASSWORD)
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1000, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(8000)
-    yield page
-    context.close()
 
 
 def ago(**delta):
