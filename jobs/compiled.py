@@ -22,7 +22,6 @@ import uuid
 
 from django.db import OperationalError, connections, models
 
-_UUID = models.UUIDField()
 logger = logging.getLogger(__name__)
 
 
@@ -42,17 +41,33 @@ class Parameter(models.Expression):
         return "%s", [self]
 
     def __add__(self, other):
-        if isinstance(other, datetime.timedelta) and self.name == "now":
+        if isinstance(other, datetime.timedelta) and isinstance(self.output_field, models.DateTimeField):
             return Parameter(self.name, self.output_field, self.offset + other)
         return super().__add__(other)
 
     def __sub__(self, other):
-        if isinstance(other, datetime.timedelta) and self.name == "now":
+        if isinstance(other, datetime.timedelta) and isinstance(self.output_field, models.DateTimeField):
             return Parameter(self.name, self.output_field, self.offset - other)
         return super().__sub__(other)
 
+    def db_value(self, value, connection):
+        """Return `value`, shifted by this parameter's offset, as the database takes it."""
+        if self.offset:
+            value = shifted(self.output_field.to_python(value), self.offset)
+        return self.output_field.get_db_prep_value(value, connection)
+
     def __repr__(self):
         return f"Parameter({self.name!r}, offset={self.offset!r})"
+
+
+def shifted(moment, delta):
+    """Return `moment + delta` (a Parameter, or a moment); past either end of Python's calendar, that end, which
+    orders the same against every row."""
+    try:
+        return moment + delta
+    except OverflowError:
+        end = datetime.datetime.max if delta > datetime.timedelta(0) else datetime.datetime.min
+        return end.replace(tzinfo=datetime.UTC)
 
 
 # The signed-in user's id, and the moment the rules are evaluated at (`NOW - delta` is a moment derived from it).
@@ -93,13 +108,11 @@ def _check_params(params, twin_params, queryset):
     moving = list(dict.fromkeys(param for param, twin in zip(params, twin_params) if param != twin))
     # Where the database adapter keeps types (PostgreSQL), a moment or user id can be seen for what it is.
     typed = [param for param in params if isinstance(param, (datetime.date, datetime.time, uuid.UUID))]
-    unknown = names - {USER.name, NOW.name}
     problems = [
         *([f"these values change from one build to the next and would be frozen at compile time: {moving!r} "
            "(derive moments from NOW)"] if moving else []),
         *([f"it has no {USER.name!r} parameter, so every user would get the same rows"]
           if USER.name not in names else []),
-        *([f"it has unknown parameters {sorted(unknown)}"] if unknown else []),
         *([f"these moments or ids are constants and would be frozen at compile time: {typed!r} (derive moments "
            "from NOW, take the user from USER)"] if typed and not moving else []),
     ]
@@ -132,24 +145,24 @@ class CompiledQuerySet:
         self.width = None if compiler.has_extra_select else len(select)
         self.pk_position = self.model_fields.start + self.init_list.index(self.model._meta.pk.attname)
 
-    def bind(self, user_id, now, connection):
-        """Return the SQL's parameters for a real user and moment."""
-        user = _UUID.get_db_prep_value(user_id, connection)
-        adapt_moment = connection.ops.adapt_datetimefield_value
-        values = []
+    def bind(self, user_id, now, connection, values=None):
+        """Return the SQL's parameters for a real user and moment, and the `values` of any other Parameter."""
+        values = {**(values or {}), USER.name: user_id, NOW.name: now}
+        bound = []
         for param in self.params:
             if not isinstance(param, Parameter):
-                values.append(param)
-            elif param.name == USER.name:
-                values.append(user)
+                bound.append(param)
+            elif param.name not in values:
+                raise CompileError(f"The compiled SQL's {param.name!r} parameter was given no value.")
             else:
-                values.append(adapt_moment(now + param.offset))
-        return values
+                bound.append(param.db_value(values[param.name], connection))
+        return bound
 
-    def run(self, user_id, now=None):
-        """Run the SQL for `user_id` at `now` and return model instances carrying the annotations."""
+    def run(self, user_id, now=None, values=None):
+        """Run the SQL for `user_id` at `now` (and the `values` of its other Parameters) and return model instances
+        carrying the annotations."""
         connection = connections[self.using]
-        return self.instances(fetch_checked(connection, self.sql, self.bind(user_id, now, connection)))
+        return self.instances(fetch_checked(connection, self.sql, self.bind(user_id, now, connection, values)))
 
     def instances(self, rows):
         """Return the model instances, with their annotations, of rows this SQL returned."""

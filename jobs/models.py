@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from . import conf, progress
 from .aggregates import Median, Seconds
-from .compiled import NOW, ParameterUser, compiled, run_joined
+from .compiled import NOW, Parameter, ParameterUser, compiled, run_joined, shifted
 from .import_speed import JobIterable, learned_import_speed, share_import_speed
 
 
@@ -82,6 +82,8 @@ FINISHED_JOB_STATUSES = (JobStatus.COMPLETED.value, JobStatus.FAILED.value)
 # (created_by, updated_at DESC) gives in order. For a completed or failed job that is the moment it finished; a
 # stalled import, reported finished JOBS_STALL_AFTER after its last update, sorts by that update.
 HISTORY_ORDER = ("-updated_at", "-id")
+# The same order walked back, oldest first: the order of a cursor that goes to the previous page.
+REVERSED_HISTORY_ORDER = tuple(field[1:] if field.startswith("-") else f"-{field}" for field in HISTORY_ORDER)
 
 
 def retention_start(now):
@@ -159,11 +161,7 @@ class DatasetQuerySet(models.QuerySet):
     def finished_after(self, moment):
         """Keep the finished jobs that finished at or after `moment`. A job finishes at most JOBS_STALL_AFTER after
         its last update (a stalled import), so the rows updated before that are left out by the index alone."""
-        try:
-            updated_since = moment - conf.stall_after()
-        except OverflowError:  # a moment within JOBS_STALL_AFTER of the calendar's start: every row
-            updated_since = datetime.datetime.min.replace(tzinfo=datetime.UTC)
-        return self.filter(updated_at__gte=updated_since, finished_at__gte=moment)
+        return self.filter(updated_at__gte=shifted(moment, -conf.stall_after()), finished_at__gte=moment)
 
     def finished_before(self, moment):
         """Keep the finished jobs that finished before `moment` (none finishes before its last update)."""
@@ -302,27 +300,31 @@ class DatasetQuerySet(models.QuerySet):
         raise ReadOnlyTableError("update a dataset")
 
 
-class JobPageQuerySet(DatasetQuerySet):
-    """One user's page of jobs as the endpoint answers it: narrowed like any DatasetQuerySet, run as compiled SQL.
+class CompiledPageQuerySet(DatasetQuerySet):
+    """A page an endpoint answers, narrowed like any DatasetQuerySet and run as compiled SQL (jobs/compiled.py).
 
-    Building and compiling the jobs QuerySet on every poll costs milliseconds, so the page records how it is
-    narrowed (`with_job_status`, `with_job_type`) and runs the SQL that `jobs_page_queryset` compiles once for that
-    shape from the same DatasetQuerySet methods (jobs/compiled.py). Anything that would run other SQL raises.
+    Building and compiling the job rules' QuerySet (their `Case` expressions) on every request costs milliseconds, so
+    a page records how it is narrowed, through the named methods of its class, and runs the SQL its `build` function
+    compiles once per shape from the same DatasetQuerySet methods, with the values of this request bound to it.
+    Anything that would run other SQL raises.
     """
 
     def __init__(self, *args, page=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.page = page or {"user": None, "now": None, "job_statuses": (), "job_types": ()}
+        self.page = page or {}
 
     def _clone(self):
         clone = super()._clone()
         clone.page = dict(self.page)
         return clone
 
+    # What the refusal of other SQL names: the page, how to narrow it, and the QuerySet of one's own.
+    described_as = narrowed_with = own_queryset = ""
+
     def _chain(self):
         raise TypeError(
-            "A page of jobs runs compiled SQL: narrow it with with_job_status() or with_job_type(), or use "
-            "Dataset.objects.jobs_for() for a QuerySet of your own."
+            f"A page of {self.described_as} runs compiled SQL: narrow it with {self.narrowed_with}, or use "
+            f"Dataset.objects.{self.own_queryset}() for a QuerySet of your own."
         )
 
     def _refuse(self, *args, **kwargs):
@@ -331,21 +333,22 @@ class JobPageQuerySet(DatasetQuerySet):
     # Each would run SQL over the whole table rather than the page.
     aggregate = explain = iterator = update = delete = _refuse
 
+    def _narrowed(self, **changes):
+        clone = self._clone()
+        clone.page.update(changes)
+        return clone
+
     def all(self):
         """Return a copy of this page (django-filter starts from one)."""
         return self._clone()
 
     def with_job_status(self, *job_statuses):
         """Keep the jobs whose job status is one of `job_statuses`."""
-        clone = self._clone()
-        clone.page["job_statuses"] = tuple(sorted(set(job_statuses)))
-        return clone
+        return self._narrowed(job_statuses=tuple(sorted(set(job_statuses))))
 
     def with_job_type(self, *job_types):
         """Keep the jobs whose type is one of `job_types`."""
-        clone = self._clone()
-        clone.page["job_types"] = tuple(sorted(set(job_types)))
-        return clone
+        return self._narrowed(job_types=tuple(sorted(set(job_types))))
 
     def count(self):
         """Return the number of jobs on the page."""
@@ -354,6 +357,15 @@ class JobPageQuerySet(DatasetQuerySet):
     def exists(self):
         """Tell whether the page holds any job."""
         return bool(self)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.page!r}>"
+
+
+class JobPageQuerySet(CompiledPageQuerySet):
+    """One user's page of jobs as `/api/v2/jobs/active` answers it: bounded, with list totals (`jobs_page_queryset`)."""
+
+    described_as, narrowed_with, own_queryset = "jobs", "with_job_status() or with_job_type()", "jobs_for"
 
     def _fetch_all(self):
         if self._result_cache is None:
@@ -368,8 +380,52 @@ class JobPageQuerySet(DatasetQuerySet):
                 jobs = jobs_query.run(user.pk, now)
             self._result_cache = list(share_import_speed(jobs, self.db))
 
-    def __repr__(self):
-        return f"<JobPageQuerySet {self.page!r}>"
+
+class HistoryPageQuerySet(CompiledPageQuerySet):
+    """One user's page of the job history as `/api/v2/jobs/history` answers it (`history_page_queryset`): narrowed
+    by its filters, and cut by DRF's cursor pagination, which orders it, filters it from the cursor's position and
+    slices it."""
+
+    described_as, own_queryset = "the job history", "history_for"
+    narrowed_with = "the history's filters (with_job_status(), finished_after(), ...)"
+
+    def finished_after(self, moment):
+        """Keep the finished jobs that finished at or after `moment` (`DatasetQuerySet.finished_after`)."""
+        return self._narrowed(values={**self.page["values"], "finished_after": moment})
+
+    def finished_before(self, moment):
+        """Keep the finished jobs that finished before `moment` (`DatasetQuerySet.finished_before`)."""
+        return self._narrowed(values={**self.page["values"], "finished_before": moment})
+
+    def filename_contains(self, text):
+        """Keep the jobs whose filename contains `text` (`DatasetQuerySet.filename_contains`)."""
+        return self._narrowed(values={**self.page["values"], "filename_contains": text})
+
+    def order_by(self, *ordering):
+        """Order the page: HISTORY_ORDER, or its reverse for a cursor that walks back."""
+        if tuple(ordering) not in (HISTORY_ORDER, REVERSED_HISTORY_ORDER):
+            self._chain()
+        return self._narrowed(ordering=tuple(ordering))
+
+    def filter(self, *args, **kwargs):
+        """Keep the jobs past a cursor's position: `updated_at__lt` or `updated_at__gt` (DRF's CursorPagination)."""
+        if args or len(kwargs) != 1 or not set(kwargs) <= set(POSITION_LOOKUPS):
+            self._chain()
+        return self._narrowed(position=next(iter(kwargs.items())))
+
+    def __getitem__(self, k):
+        if self._result_cache is None and isinstance(k, slice) and k.step is None:
+            return self._narrowed(limits=(k.start or 0, k.stop))
+        return super().__getitem__(k)
+
+    def _fetch_all(self):
+        if self._result_cache is None:
+            page, (position_lookup, position) = self.page, self.page["position"]
+            key = (self.db, page["job_statuses"], page["job_types"], tuple(sorted(page["values"])), page["ordering"],
+                   position_lookup, page["limits"], conf.rules_key())
+            values = {**page["values"], POSITION.name: position}
+            jobs = compiled(history_page_queryset, *key).run(page["user"].pk, page["now"] or timezone.now(), values)
+            self._result_cache = list(share_import_speed(jobs, self.db))
 
 
 class DatasetManager(models.Manager.from_queryset(DatasetQuerySet)):
@@ -388,6 +444,12 @@ class DatasetManager(models.Manager.from_queryset(DatasetQuerySet)):
         page = {"user": user, "now": now, "job_statuses": (), "job_types": ()}
         return JobPageQuerySet(model=self.model, using=self._db, page=page)
 
+    def history_page_for(self, user, *, now=None):
+        """Return `user`'s job history at `now` as the endpoint pages it: compiled SQL, each page one query."""
+        page = {"user": user, "now": now, "job_statuses": (), "job_types": (), "values": {}, "ordering": HISTORY_ORDER,
+                "position": (None, None), "limits": (0, None)}
+        return HistoryPageQuerySet(model=self.model, using=self._db, page=page)
+
 
 def jobs_page_queryset(using, job_statuses, job_types, rules_key):
     """Return the QuerySet of a page of jobs with the USER and NOW parameters, to be compiled once per shape."""
@@ -397,6 +459,33 @@ def jobs_page_queryset(using, job_statuses, job_types, rules_key):
     if job_types:
         queryset = queryset.with_job_type(*job_types)
     return queryset.only_job_columns().with_list_totals().bounded()
+
+
+# The values a history page is narrowed by, bound each time its compiled SQL runs.
+HISTORY_PAGE_PARAMETERS = {
+    "finished_after": Parameter("finished_after", models.DateTimeField()),
+    "finished_before": Parameter("finished_before", models.DateTimeField()),
+    "filename_contains": Parameter("filename_contains", models.CharField()),
+}
+# A cursor's position: the `updated_at` a page starts after (DRF's CursorPagination, ordered by HISTORY_ORDER).
+POSITION = Parameter("position", models.DateTimeField())
+POSITION_LOOKUPS = ("updated_at__lt", "updated_at__gt")
+
+
+def history_page_queryset(using, job_statuses, job_types, narrowed_by, ordering, position_lookup, limits, rules_key):
+    """Return the QuerySet of a history page with the USER, NOW and the narrowing values' parameters, to be compiled
+    once per shape."""
+    queryset = Dataset.objects.db_manager(using).history_for(ParameterUser, now=NOW)
+    if job_statuses:
+        queryset = queryset.with_job_status(*job_statuses)
+    if job_types:
+        queryset = queryset.with_job_type(*job_types)
+    for name in narrowed_by:
+        queryset = getattr(queryset, name)(HISTORY_PAGE_PARAMETERS[name])
+    if position_lookup:
+        queryset = queryset.filter(**{position_lookup: POSITION})
+    low, high = limits
+    return queryset.order_by(*ordering).only_job_columns()[low:high]
 
 
 class Dataset(models.Model):

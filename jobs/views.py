@@ -152,7 +152,7 @@ class JobHistoryListView(ListAPIView):
 
     def get_queryset(self):
         """Return the signed-in user's finished jobs, newest first."""
-        return Dataset.objects.history_for(self.request.user)
+        return Dataset.objects.history_page_for(self.request.user)
 
     def list(self, request, *args, **kwargs):
         """Answer a page; the first one with its ETag, or 304 if the caller has it (before anything is formatted)."""

@@ -3,6 +3,7 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
+from django.db import router
 from django.db.models import Count
 from django.utils import timezone
 
@@ -10,7 +11,7 @@ from jobs import conf
 from jobs.authentication import token_user_check_queryset
 from jobs.compiled import NOW as NOW_PARAMETER
 from jobs.compiled import CompileError, ParameterUser, compiled, run_joined
-from jobs.models import Dataset, jobs_page_queryset
+from jobs.models import HISTORY_ORDER, REVERSED_HISTORY_ORDER, Dataset, history_page_queryset, jobs_page_queryset
 
 from . import NOW, ago, poll_queries
 
@@ -55,6 +56,82 @@ def test_compiled_page_equals_the_queryset_it_was_compiled_from(user, history, s
         compiled = compiled.with_job_type(*job_types)
 
     assert as_rows(compiled) == as_rows(queryset.with_list_totals().bounded())
+
+
+def as_history_rows(jobs):
+    return [(job.pk, job.job_status, job.finished_at, job.error, job.filename) for job in jobs]
+
+
+@pytest.mark.parametrize(
+    "narrowing",
+    [
+        [],
+        [("with_job_status", "failed")],
+        [("with_job_type", "import", "export")],
+        [("with_job_type", "export")],
+        [("finished_after", ago(minutes=60))],
+        [("finished_before", ago(minutes=60))],
+        [("filename_contains", "sales_2025%")],
+        [("filename_contains", "SAL")],
+        [("with_job_status", "completed"), ("finished_after", ago(minutes=100)), ("finished_before", ago(minutes=20)),
+         ("filename_contains", "a")],
+    ],
+)
+@pytest.mark.parametrize(
+    ("ordering", "position"),
+    [(HISTORY_ORDER, None), (HISTORY_ORDER, ("updated_at__lt", ago(minutes=50))),
+     (REVERSED_HISTORY_ORDER, ("updated_at__gt", ago(minutes=50)))],
+)
+@pytest.mark.parametrize("limits", [(0, 4), (2, 7)])
+def test_compiled_history_page_equals_the_queryset_it_was_compiled_from(user, history, make_dataset, narrowing,
+                                                                        ordering, position, limits):
+    for minutes, filename in enumerate(["sales_2025%.csv", "SALES-2019.csv", "orders"], start=1):
+        make_dataset(created_by=user.pk, status="inactive", original_filename=filename, updated_at=ago(minutes=minutes))
+    queryset = Dataset.objects.history_for(user, now=NOW)
+    page = Dataset.objects.history_page_for(user, now=NOW)
+    for method, *values in narrowing:
+        queryset, page = getattr(queryset, method)(*values), getattr(page, method)(*values)
+    queryset, page = queryset.order_by(*ordering), page.order_by(*ordering)
+    if position:
+        queryset, page = queryset.filter(**dict([position])), page.filter(**dict([position]))
+
+    assert as_history_rows(page[slice(*limits)]) == as_history_rows(queryset[slice(*limits)])
+
+
+def test_the_compiled_history_answers_what_the_queryset_does_for_the_unnarrowed_case(user, history):
+    # The table above compares two answers; this pins one of them, so both cannot be empty together.
+    page = list(Dataset.objects.history_page_for(user, now=NOW)[0:3])
+
+    assert [(job.job_status, job.finished_at) for job in page] == [
+        ("completed", ago(minutes=9)), ("failed", ago(minutes=18)), ("completed", ago(minutes=63))
+    ]
+
+
+def test_a_history_page_refuses_what_would_run_other_sql(user, history):
+    page = Dataset.objects.history_page_for(user, now=NOW)
+    refusals = []
+    attempts = (lambda: page.filter(status="new"), lambda: page.filter(updated_at__lte=NOW),
+                lambda: page.order_by("pk"), lambda: page.aggregate(n=Count("pk")), lambda: page.values("pk"),
+                lambda: page[0])
+    for attempt in attempts:
+        with pytest.raises(TypeError) as error:
+            attempt()
+        refusals.append(str(error.value))
+
+    assert refusals == [
+        "A page of the job history runs compiled SQL: narrow it with the history's filters (with_job_status(), "
+        "finished_after(), ...), or use Dataset.objects.history_for() for a QuerySet of your own."
+    ] * 6
+
+
+def test_running_compiled_sql_without_one_of_its_values_fails_loudly(user):
+    query = compiled(history_page_queryset, router.db_for_read(Dataset), (), (), ("finished_after",), HISTORY_ORDER,
+                     None, (0, 5), conf.rules_key())
+
+    with pytest.raises(CompileError) as error:
+        query.run(user.pk, NOW)
+
+    assert str(error.value) == "The compiled SQL's 'finished_after' parameter was given no value."
 
 
 def test_compiled_page_follows_settings_changes(user, history, settings):
