@@ -52,6 +52,9 @@ class Parameter(models.Expression):
 
     def db_value(self, value, connection):
         """Return `value`, shifted by this parameter's offset, as the database takes it."""
+        if isinstance(value, datetime.datetime):
+            # NOW and the moments derived from it, on every poll: adapted as they are, nothing to parse.
+            return connection.ops.adapt_datetimefield_value(shifted(value, self.offset))
         if self.offset:
             value = shifted(self.output_field.to_python(value), self.offset)
         return self.output_field.get_db_prep_value(value, connection)
@@ -152,7 +155,7 @@ class CompiledQuerySet:
         for param in self.params:
             if not isinstance(param, Parameter):
                 bound.append(param)
-            elif param.name not in values:
+            elif values.get(param.name) is None:
                 raise CompileError(f"The compiled SQL's {param.name!r} parameter was given no value.")
             else:
                 bound.append(param.db_value(values[param.name], connection))
@@ -239,4 +242,11 @@ def _fetch(connection, sql, params):
 @functools.lru_cache(maxsize=512)
 def compiled(build, *key):
     """Return `build(*key)` compiled, once per process for each key; the key must hold every setting it reads."""
+    return CompiledQuerySet(build, *key)
+
+
+@functools.lru_cache(maxsize=256)
+def compiled_for_clients(build, *key):
+    """Return `build(*key)` compiled as `compiled` does, in a cache of its own: for keys a client chooses (page sizes,
+    cursor offsets), which must not push the polls' SQL out of theirs."""
     return CompiledQuerySet(build, *key)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from . import conf, progress
 from .aggregates import Median, Seconds
-from .compiled import NOW, Parameter, ParameterUser, compiled, run_joined, shifted
+from .compiled import NOW, Parameter, ParameterUser, compiled, compiled_for_clients, run_joined, shifted
 from .import_speed import JobIterable, learned_import_speed, share_import_speed
 
 
@@ -408,15 +408,21 @@ class HistoryPageQuerySet(CompiledPageQuerySet):
         return self._narrowed(ordering=tuple(ordering))
 
     def filter(self, *args, **kwargs):
-        """Keep the jobs past a cursor's position: `updated_at__lt` or `updated_at__gt` (DRF's CursorPagination)."""
-        if args or len(kwargs) != 1 or not set(kwargs) <= set(POSITION_LOOKUPS):
+        """Keep the jobs past a cursor's position: `updated_at__lt` or `updated_at__gt` (DRF's CursorPagination),
+        once, before the page is sliced."""
+        if args or len(kwargs) != 1 or not set(kwargs) <= set(POSITION_LOOKUPS) or self._positioned_or_sliced():
             self._chain()
         return self._narrowed(position=next(iter(kwargs.items())))
 
     def __getitem__(self, k):
         if self._result_cache is None and isinstance(k, slice) and k.step is None:
+            if self.page["limits"] != (0, None):
+                self._chain()
             return self._narrowed(limits=(k.start or 0, k.stop))
         return super().__getitem__(k)
+
+    def _positioned_or_sliced(self):
+        return self.page["position"][0] is not None or self.page["limits"] != (0, None)
 
     def _fetch_all(self):
         if self._result_cache is None:
@@ -424,7 +430,8 @@ class HistoryPageQuerySet(CompiledPageQuerySet):
             key = (self.db, page["job_statuses"], page["job_types"], tuple(sorted(page["values"])), page["ordering"],
                    position_lookup, page["limits"], conf.rules_key())
             values = {**page["values"], POSITION.name: position}
-            jobs = compiled(history_page_queryset, *key).run(page["user"].pk, page["now"] or timezone.now(), values)
+            sql = compiled_for_clients(history_page_queryset, *key)
+            jobs = sql.run(page["user"].pk, page["now"] or timezone.now(), values)
             self._result_cache = list(share_import_speed(jobs, self.db))
 
 

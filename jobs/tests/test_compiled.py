@@ -10,7 +10,7 @@ from django.utils import timezone
 from jobs import conf
 from jobs.authentication import token_user_check_queryset
 from jobs.compiled import NOW as NOW_PARAMETER
-from jobs.compiled import CompileError, ParameterUser, compiled, run_joined
+from jobs.compiled import CompileError, ParameterUser, compiled, compiled_for_clients, run_joined
 from jobs.models import HISTORY_ORDER, REVERSED_HISTORY_ORDER, Dataset, history_page_queryset, jobs_page_queryset
 
 from . import NOW, ago, poll_queries
@@ -71,7 +71,8 @@ def as_history_rows(jobs):
         [("with_job_type", "export")],
         [("finished_after", ago(minutes=60))],
         [("finished_before", ago(minutes=60))],
-        [("filename_contains", "sales_2025%")],
+        [("filename_contains", "%")],  # a character, not a pattern: one file, not all
+        [("filename_contains", "s_2")],  # not a wildcard either: not SALES-2019
         [("filename_contains", "SAL")],
         [("with_job_status", "completed"), ("finished_after", ago(minutes=100)), ("finished_before", ago(minutes=20)),
          ("filename_contains", "a")],
@@ -79,8 +80,9 @@ def as_history_rows(jobs):
 )
 @pytest.mark.parametrize(
     ("ordering", "position"),
-    [(HISTORY_ORDER, None), (HISTORY_ORDER, ("updated_at__lt", ago(minutes=50))),
-     (REVERSED_HISTORY_ORDER, ("updated_at__gt", ago(minutes=50)))],
+    # Positions as DRF's cursor gives them: text.
+    [(HISTORY_ORDER, None), (HISTORY_ORDER, ("updated_at__lt", ago(minutes=50).isoformat())),
+     (REVERSED_HISTORY_ORDER, ("updated_at__gt", ago(minutes=50).isoformat()))],
 )
 @pytest.mark.parametrize("limits", [(0, 4), (2, 7)])
 def test_compiled_history_page_equals_the_queryset_it_was_compiled_from(user, history, make_dataset, narrowing,
@@ -112,7 +114,8 @@ def test_a_history_page_refuses_what_would_run_other_sql(user, history):
     refusals = []
     attempts = (lambda: page.filter(status="new"), lambda: page.filter(updated_at__lte=NOW),
                 lambda: page.order_by("pk"), lambda: page.aggregate(n=Count("pk")), lambda: page.values("pk"),
-                lambda: page[0])
+                lambda: page[0], lambda: page[2:7][0:2], lambda: page[0:5].filter(updated_at__lt=NOW),
+                lambda: page.filter(updated_at__lt=NOW).filter(updated_at__lt=NOW))
     for attempt in attempts:
         with pytest.raises(TypeError) as error:
             attempt()
@@ -121,12 +124,12 @@ def test_a_history_page_refuses_what_would_run_other_sql(user, history):
     assert refusals == [
         "A page of the job history runs compiled SQL: narrow it with the history's filters (with_job_status(), "
         "finished_after(), ...), or use Dataset.objects.history_for() for a QuerySet of your own."
-    ] * 6
+    ] * 9
 
 
 def test_running_compiled_sql_without_one_of_its_values_fails_loudly(user):
-    query = compiled(history_page_queryset, router.db_for_read(Dataset), (), (), ("finished_after",), HISTORY_ORDER,
-                     None, (0, 5), conf.rules_key())
+    query = compiled_for_clients(history_page_queryset, router.db_for_read(Dataset), (), (), ("finished_after",),
+                                 HISTORY_ORDER, None, (0, 5), conf.rules_key())
 
     with pytest.raises(CompileError) as error:
         query.run(user.pk, NOW)
