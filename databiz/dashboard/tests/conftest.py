@@ -11,7 +11,7 @@ import pytest
 import uvicorn
 from django.contrib.auth import get_user_model
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-from django.db import connections, router
+from django.db import OperationalError, connections, router
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
@@ -64,9 +64,17 @@ def rows(transactional_db):
 
 def flip(dataset, **fields):
     """Change a row as the imports service would (the service itself never writes to datasets)."""
-    Dataset._base_manager.using(router.db_for_read(Dataset)).filter(pk=dataset.pk).update(
-        updated_at=timezone.now(), **fields
-    )
+    rows = Dataset._base_manager.using(router.db_for_read(Dataset)).filter(pk=dataset.pk)
+    # The test database on SQLite is in memory with a shared cache, where a read under way on the server's threads
+    # locks the table and a write fails at once instead of waiting: wait for it as the imports service's would.
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            return rows.update(updated_at=timezone.now(), **fields)
+        except OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class AsgiServer:
