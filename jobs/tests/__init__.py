@@ -1,4 +1,5 @@
-"""Shared values of the tests: a fixed moment, and a DataBiz user and secret of the external issuer."""
+"""Shared values of the tests: a fixed moment, a DataBiz user and secret of the external issuer, and the stream's
+Server-Sent Events as a client reads them."""
 import datetime
 import io
 import uuid
@@ -27,3 +28,13 @@ def run_command(*args):
 def poll_queries():
     """Return the queries of a local-mode poll: the token's user and the page, one statement on PostgreSQL."""
     return 1 if connection.vendor == "postgresql" else 2
+
+
+# A stream's reconnection hint (JOBS_STREAM_RETRY's default): its first chunk, and its last when the server stops.
+RETRY = b"retry: 5000\n\n"
+HEARTBEAT = b": heartbeat\n\n"
+
+
+def jobs_event(etag, body):
+    """Return the `jobs` event of an answer as the stream frames it: the list's ETag as its id, its body as data."""
+    return b"event: jobs\nid: " + etag.encode() + b"\ndata: " + body + b"\n\n"

@@ -21,7 +21,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from jobs import stream
 from jobs.checks import check_jobs_settings
 
-from . import NOW, ago, run_command
+from . import HEARTBEAT, NOW, RETRY, ago, jobs_event, run_command
 
 pytestmark = pytest.mark.django_db
 
@@ -206,9 +206,9 @@ def test_the_stream_opens_with_the_lists_answer_then_sends_each_change(user, mak
         200, "text/event-stream", "no-cache"
     )
     assert opening == [
-        b"retry: 5000\n\n", b"event: jobs\nid: " + before[1].encode() + b"\ndata: " + before[0] + b"\n\n"
+        RETRY, jobs_event(before[1], before[0])
     ]
-    assert changed == b"event: jobs\nid: " + after[1].encode() + b"\ndata: " + after[0] + b"\n\n"
+    assert changed == jobs_event(after[1], after[0])
     assert before != after
 
 
@@ -220,7 +220,7 @@ def test_a_client_that_has_the_current_answer_gets_heartbeats_only(user, make_da
     async def scenario():
         return await read(await open_stream(user, **{"Last-Event-ID": current}), 3)
 
-    assert async_to_sync(scenario)() == [b"retry: 5000\n\n", b": heartbeat\n\n", b": heartbeat\n\n"]
+    assert async_to_sync(scenario)() == [RETRY, HEARTBEAT, HEARTBEAT]
 
 
 def test_the_stream_ends_asking_for_a_new_token_when_the_token_expires(user):
@@ -234,9 +234,9 @@ def test_the_stream_ends_asking_for_a_new_token_when_the_token_expires(user):
 
     chunks = async_to_sync(scenario)()
 
-    assert chunks[0] == b"retry: 5000\n\n"
+    assert chunks[0] == RETRY
     assert chunks[-1] == b'event: reauthenticate\ndata: {"detail": "The token has expired."}\n\n'
-    assert chunks[1:-1] == [b"event: jobs\nid: " + polled(user)[1].encode() + b"\ndata: []\n\n"]
+    assert chunks[1:-1] == [jobs_event(polled(user)[1], b"[]")]
 
 
 def test_a_session_stream_ends_with_a_reconnection_hint_so_that_a_sign_out_reaches_it(user, settings):
@@ -251,8 +251,7 @@ def test_a_session_stream_ends_with_a_reconnection_hint_so_that_a_sign_out_reach
 
     chunks, reconnected = async_to_sync(scenario)()
 
-    assert chunks == [b"retry: 5000\n\n", b"event: jobs\nid: " + polled(user)[1].encode() + b"\ndata: []\n\n",
-                      b"retry: 5000\n\n"]
+    assert chunks == [RETRY, jobs_event(polled(user)[1], b"[]"), RETRY]
     assert (reconnected.status_code, reconnected.json()) == (401, {"detail": "Authentication credentials were not "
                                                                              "provided."})
 
@@ -353,8 +352,8 @@ def test_a_stopping_server_ends_each_stream_with_a_retry_hint_and_refuses_new_on
 
     opening, rest, refused = async_to_sync(scenario)()
 
-    assert (opening[0], opening[1].startswith(b"event: jobs\n")) == (b"retry: 5000\n\n", True)
-    assert rest == [b"retry: 5000\n\n"]
+    assert (opening[0], opening[1].startswith(b"event: jobs\n")) == (RETRY, True)
+    assert rest == [RETRY]
     assert (refused.status_code, refused["Retry-After"], refused.json()) == (
         503, "5", {"detail": "This server is stopping: poll, or try again shortly."}
     )
@@ -456,8 +455,8 @@ def test_streams_asked_for_at_once_beyond_the_limit_end_with_a_retry_hint(user, 
     statuses, opened, late, open_then = async_to_sync(scenario)()
 
     assert statuses == (200, 200)
-    assert opened == [b"retry: 5000\n\n", b"event: jobs\nid: " + polled(user)[1].encode() + b"\ndata: []\n\n"]
-    assert (late, open_then, hub.open_count()) == ([b"retry: 5000\n\n", b"retry: 5000\n\n"], 1, 0)
+    assert opened == [RETRY, jobs_event(polled(user)[1], b"[]")]
+    assert (late, open_then, hub.open_count()) == ([RETRY, RETRY], 1, 0)
 
 
 def test_a_tick_that_fails_unexpectedly_leaves_the_streams_to_the_next_one(user, make_dataset, hub, monkeypatch,
@@ -484,7 +483,7 @@ def test_a_tick_that_fails_unexpectedly_leaves_the_streams_to_the_next_one(user,
     opening = async_to_sync(scenario)()
     body, etag = polled(user)
 
-    assert opening == [b"retry: 5000\n\n", b"event: jobs\nid: " + etag.encode() + b"\ndata: " + body + b"\n\n"]
+    assert opening == [RETRY, jobs_event(etag, body)]
     assert (failures, caplog.text.count("A stream tick failed; the next one tries again.")) == ([1, 1], 2)
 
 
@@ -505,7 +504,7 @@ def test_the_hub_serves_streams_on_a_new_event_loop(user, other_user, settings, 
     # Each async_to_sync runs its own event loop, as each test (or a restarted server) does.
     loops = [async_to_sync(scenario)(), async_to_sync(scenario)()]
 
-    events = [b"event: jobs\nid: " + polled(who)[1].encode() + b"\ndata: []\n\n" for who in (user, other_user)]
+    events = [jobs_event(polled(who)[1], b"[]") for who in (user, other_user)]
     assert loops == [tuple(events), tuple(events)]
 
 
@@ -557,9 +556,9 @@ def test_a_notified_change_reaches_the_stream_at_once_without_waiting_for_the_ti
     opening, event, latency = async_to_sync(scenario)()
     body, etag = polled(user)
 
-    assert event == b"event: jobs\nid: " + etag.encode() + b"\ndata: " + body + b"\n\n"
+    assert event == jobs_event(etag, body)
     assert b'"completed"' in body and latency < 1.0
-    assert opening[0] == b"retry: 5000\n\n"
+    assert opening[0] == RETRY
 
 
 def test_the_trigger_sql_names_the_channel_and_is_printed_by_a_command(settings):

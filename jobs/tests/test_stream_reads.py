@@ -18,7 +18,7 @@ from jobs import stream
 from jobs.models import Dataset
 from jobs.stream.hub import LATE_CHANGE
 
-from . import NOW
+from . import NOW, jobs_event
 from .test_stream import hub, open_stream, polled, real_ago  # noqa: F401  (hub: this module's streams too)
 
 pytestmark = pytest.mark.django_db
@@ -149,7 +149,7 @@ def test_a_new_upload_reaches_an_idle_stream_between_full_reads_without_notifica
     opening, uploaded = async_to_sync(scenario)()
     body, etag = polled(user)
 
-    assert uploaded == b"event: jobs\nid: " + etag.encode() + b"\ndata: " + body + b"\n\n"
+    assert uploaded == jobs_event(etag, body)
     assert body.count(b'"running"') == 1
 
 
@@ -178,5 +178,5 @@ def test_a_change_of_time_alone_reaches_the_stream_within_a_tick_between_full_re
     body, etag = polled(user)
 
     assert then not in first
-    assert moved == b"event: jobs\nid: " + etag.encode() + b"\ndata: " + body + b"\n\n"
+    assert moved == jobs_event(etag, body)
     assert then in body
