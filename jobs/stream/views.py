@@ -6,16 +6,17 @@ import time
 from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.asgi import ASGIRequest
 from django.db import DatabaseError
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django_filters.utils import translate_validation
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import APIException, AuthenticationFailed, NotAuthenticated
+from rest_framework.exceptions import APIException, AuthenticationFailed, MethodNotAllowed, NotAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
 
-from databiz.errors import api_exception_handler, bad_request_body, database_unavailable_response
+from databiz.errors import api_exception_handler
 from databiz.metrics import STREAM_EVENTS
 
 from .. import conf
@@ -40,16 +41,31 @@ def authenticate(django_request):
     return request.user, request.auth
 
 
+class NotAStreamingServer(APIException):
+    """A stream asked of a WSGI server, which would hold a worker for the stream's whole life (Django reads an async
+    stream to its end before sending anything): the client polls instead."""
+
+    status_code = 503
+    default_detail = "This server does not stream (it is not an ASGI server): poll /api/v2/jobs/active."
+
+    def __init__(self):
+        super().__init__()
+        self.wait = conf.stream_retry().total_seconds()
+
+
 def refusal(exc):
-    """Return the JSON answer DRF gives for an API exception (401 with its challenge, 429, 503)."""
-    response = api_exception_handler(exc, {})
+    """Return the JSON answer the API gives for `exc`, through its exception handler as DRF's views do: 400, 401
+    with its challenge, 405, 429, and 503 (with `Retry-After`) for a database outage or a full server."""
     if isinstance(exc, (NotAuthenticated, AuthenticationFailed)):
-        response.status_code = 401
-        response["WWW-Authenticate"] = token_authentication().authenticate_header(None)
-    response.accepted_renderer, response.accepted_media_type, response.renderer_context = (
-        JSONRenderer(), "application/json", {}
-    )
-    return response.render()
+        # As APIView.handle_exception does: the challenge, set before the handler, makes the answer a 401.
+        exc.auth_header = token_authentication().authenticate_header(None)
+    response = api_exception_handler(exc, {})
+    if isinstance(response, Response):
+        response.accepted_renderer, response.accepted_media_type, response.renderer_context = (
+            JSONRenderer(), "application/json", {}
+        )
+        response.render()
+    return response
 
 
 def listing_of(user_id, query_params):
@@ -121,36 +137,26 @@ class JobStreamView(View):
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         """Refuse a method other than GET as the API does: a JSON 405 naming the allowed ones."""
-        response = JsonResponse(
-            {"detail": f'Method "{request.method}" not allowed.'}, status=405,
-            headers={"Allow": ", ".join(self._allowed_methods())},
-        )
 
         async def refused():
+            response = await hubs.in_database_thread(refusal, REQUESTS_THREAD)(MethodNotAllowed(request.method))
+            response["Allow"] = ", ".join(self._allowed_methods())
             return response
 
         return refused()
 
     async def get(self, request):
         """Open the stream, or answer 400, 401, 429 or 503 as JSON."""
-        if not isinstance(request, ASGIRequest):
-            # A WSGI server would hold a worker for the stream's whole life (Django reads an async stream to its end
-            # before sending anything): refuse, so that the client polls instead.
-            return JsonResponse(
-                {"detail": "This server does not stream (it is not an ASGI server): poll /api/v2/jobs/active."},
-                status=503, headers={"Retry-After": str(int(conf.stream_retry().total_seconds()))},
-            )
         try:
+            if not isinstance(request, ASGIRequest):
+                raise NotAStreamingServer()
             user, token = await hubs.in_database_thread(authenticate, REQUESTS_THREAD)(request)
             listing = listing_of(user.pk, request.GET)
             if (limit := hubs.HUB.limit_reached(user.pk)) is not None:
                 raise limit
-        except APIException as exc:
+        # DatabaseError: an outage; SuspiciousOperation: a query Django refuses to read.
+        except (APIException, DatabaseError, SuspiciousOperation) as exc:
             return await hubs.in_database_thread(refusal, REQUESTS_THREAD)(exc)
-        except DatabaseError as exc:
-            return await hubs.in_database_thread(database_unavailable_response, REQUESTS_THREAD)(exc)
-        except SuspiciousOperation as exc:  # a query Django refuses to read
-            return JsonResponse(bad_request_body(exc), status=400)
         response = StreamingHttpResponse(
             events(listing, request.headers.get("Last-Event-ID"), *stream_end(token)),
             content_type="text/event-stream",
