@@ -23,11 +23,11 @@ from .hub import (
     in_database_thread,
 )
 from .notify import channel_problem, notify_sql
-from .pages import Answer, Listing, TaggedPage, answers_for, refresh, render, tagged_pages
+from .pages import Answer, Listing, TaggedPage, refresh, render, tagged_pages
 from .views import JobStreamView, listing_of
 
 __all__ = [
     "COME_BACK_LATER", "DATABASE_THREAD", "FELL_BEHIND", "NAMED_USERS_THREAD", "REQUESTS_THREAD", "STREAM_THREADS",
-    "Answer", "JobStreamView", "Listing", "StreamHub", "StreamLimit", "TaggedPage", "answers_for", "channel_problem",
+    "Answer", "JobStreamView", "Listing", "StreamHub", "StreamLimit", "TaggedPage", "channel_problem",
     "deliver", "in_database_thread", "listing_of", "notify_sql", "refresh", "render", "tagged_pages",
 ]

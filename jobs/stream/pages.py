@@ -119,11 +119,6 @@ def render(etag, jobs):
     return Answer(JSONRenderer().render(JobSerializer(jobs, many=True).data), etag)
 
 
-def answers_for(listings, *, now=None):
-    """Return {listing: Answer} for every listing of `listings`, as the list answers each of them."""
-    return {listing: render(page.etag, page.jobs) for listing, page in tagged_pages(listings, now=now).items()}
-
-
 def time_moved(listing, page, now):
     """Return whether time alone may have changed `page`'s answer by `now`, its rows unchanged: it holds a running
     import (its progress moves; it may stall), the bound cut it (a job below the cut may move up), a finished job of

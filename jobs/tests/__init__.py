@@ -7,6 +7,8 @@ import uuid
 from django.core.management import call_command
 from django.db import connection
 
+from jobs.stream import render, tagged_pages
+
 NOW = datetime.datetime(2025, 12, 19, 10, 0, tzinfo=datetime.UTC)
 # A DataBiz user: no row in this service's user table, only in the issuer's tokens and in `datasets.created_by`.
 DATABIZ_USER = uuid.UUID("3f6c9a52-1b7e-4d0a-9c1e-5b2f8e4a7d10")
@@ -33,6 +35,11 @@ def poll_queries():
 # A stream's reconnection hint (JOBS_STREAM_RETRY's default): its first chunk, and its last when the server stops.
 RETRY = b"retry: 5000\n\n"
 HEARTBEAT = b": heartbeat\n\n"
+
+
+def stream_answers(listings, *, now=None):
+    """Return {listing: Answer} for `listings` as one read of the streams makes them (what the list answers each)."""
+    return {listing: render(page.etag, page.jobs) for listing, page in tagged_pages(listings, now=now).items()}
 
 
 def jobs_event(etag, body):

@@ -13,9 +13,9 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from jobs.models import Dataset
-from jobs.stream import Listing, answers_for
+from jobs.stream import Listing
 
-from . import NOW
+from . import NOW, stream_answers
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +97,7 @@ def test_every_user_sees_exactly_their_own_jobs_by_the_rules(three_users, rows, 
 def test_one_stream_query_gives_every_user_exactly_their_own_jobs(three_users, rows, now):
     with transaction.atomic():
         prepared = insert(rows, three_users)
-        answers = answers_for([Listing(user.pk) for user in three_users])
+        answers = stream_answers([Listing(user.pk) for user in three_users])
         for owner, user in enumerate(three_users):
             answer = [(job["id"], job["status"]) for job in json.loads(answers[Listing(user.pk)].body)]
             assert answer == reference_jobs(prepared, owner)

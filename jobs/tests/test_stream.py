@@ -21,7 +21,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from jobs import stream
 from jobs.checks import check_jobs_settings
 
-from . import HEARTBEAT, NOW, RETRY, ago, jobs_event, run_command
+from . import HEARTBEAT, NOW, RETRY, ago, jobs_event, run_command, stream_answers
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +76,7 @@ def test_one_query_answers_every_user_exactly_as_the_list_does(people, make_data
     make_dataset(created_by=cem.pk, status="inactive", updated_at=ago(hours=3))  # aged out
 
     with django_assert_num_queries(1):
-        answers = stream.answers_for([stream.Listing(person.pk) for person in people])
+        answers = stream_answers([stream.Listing(person.pk) for person in people])
 
     assert {person.username: astuple(answers[stream.Listing(person.pk)]) for person in people} == {
         person.username: polled(person) for person in people
@@ -147,7 +147,7 @@ def test_filtered_streams_answer_as_the_filtered_list_does_one_query_per_filter_
     listings = [chosen, chosen._replace(user_id=ben.pk), stream.Listing(ann.pk)]
 
     with django_assert_num_queries(2):
-        answers = stream.answers_for(listings)
+        answers = stream_answers(listings)
 
     assert [astuple(answers[listing]) for listing in listings] == [
         polled(ann, query), polled(ben, query), polled(ann)
