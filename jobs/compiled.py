@@ -171,13 +171,19 @@ class CompiledQuerySet:
         """Return the model instances, with their annotations, of rows this SQL returned."""
         if self.converters:
             rows = self.compiler.apply_converters(rows, self.converters)
-        instances = []
-        for row in rows:
-            instance = self.model.from_db(self.using, self.init_list, row[self.model_fields])
-            for name, position in self.annotations:
-                setattr(instance, name, row[position])
-            instances.append(instance)
-        return instances
+        return model_instances(self.model, self.using, rows, self.init_list, self.model_fields, self.annotations)
+
+
+def model_instances(model, using, rows, attnames, columns, annotations):
+    """Return the instances of `model` that iterating a QuerySet makes of `rows`: each made of the row's `columns` (a
+    slice, the fields `attnames`), with each annotation (name, position in the row) set on it."""
+    instances = []
+    for row in rows:
+        instance = model.from_db(using, attnames, row[columns])
+        for name, position in annotations:
+            setattr(instance, name, row[position])
+        instances.append(instance)
+    return instances
 
 
 def run_joined(driver, joined, user_id, now=None):

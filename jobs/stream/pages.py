@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from .. import conf
-from ..compiled import run_checked
+from ..compiled import model_instances, run_checked
 from ..import_speed import learned_so_far, share_import_speed
 from ..models import JOB_COLUMNS, Dataset, JobStatus, retention_start
 from ..polling import tagged_answer
@@ -105,12 +105,8 @@ def owner_rows(queryset, by_owner):
 
 def jobs_of(rows, fields, annotations, using):
     """Return the jobs made of rows that `owner_rows` read: what iterating the QuerySet would have made of them."""
-    jobs = []
-    for row in rows:
-        job = Dataset.from_db(using, fields, row[:len(fields)])
-        for name, value in zip(annotations, row[len(fields):]):
-            setattr(job, name, value)
-        jobs.append(job)
+    positions = [(name, len(fields) + offset) for offset, name in enumerate(annotations)]
+    jobs = model_instances(Dataset, using, rows, fields, slice(0, len(fields)), positions)
     return list(share_import_speed(jobs, using))
 
 
