@@ -245,14 +245,9 @@ def _fetch(connection, sql, params):
         return cursor.fetchall()
 
 
-@functools.lru_cache(maxsize=512)
-def compiled(build, *key):
-    """Return `build(*key)` compiled, once per process for each key; the key must hold every setting it reads."""
-    return CompiledQuerySet(build, *key)
-
-
-@functools.lru_cache(maxsize=256)
-def compiled_for_clients(build, *key):
-    """Return `build(*key)` compiled as `compiled` does, in a cache of its own: for keys a client chooses (page sizes,
-    cursor offsets), which must not push the polls' SQL out of theirs."""
-    return CompiledQuerySet(build, *key)
+# `compiled(build, *key)`: `build(*key)` compiled once per process for each key; the key must hold every setting the
+# build reads.
+compiled = functools.lru_cache(maxsize=512)(CompiledQuerySet)
+# The same in a cache of its own, for keys a client chooses (page sizes, cursor offsets): they must not push the
+# polls' SQL out of theirs.
+compiled_for_clients = functools.lru_cache(maxsize=256)(CompiledQuerySet)
