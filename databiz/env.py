@@ -7,6 +7,7 @@ import ipaddress
 import json
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -46,8 +47,9 @@ def env_bool(name, default):
     raise _refuse(name, value, f"one of {', '.join(TRUE + FALSE)}")
 
 
-def _bounds(minimum, maximum, show=str):
-    """Return the words for a range: " of at least 1", " from 1 to 10", or ""."""
+def range_words(minimum, maximum):
+    """Return the words for a range: " of at least 1", " from 1 to 10", " from 1 s to 365 days", or ""."""
+    show = _duration_words if timedelta in (type(minimum), type(maximum)) else str
     if minimum is not None and maximum is not None:
         return f" from {show(minimum)} to {show(maximum)}"
     if minimum is not None:
@@ -79,7 +81,7 @@ def _number(name, default, parse, kind, minimum, maximum):
         number = None
     # NaN is not a number anyone means: it compares false with everything, the bounds included.
     if number is None or number != number or not _within(number, minimum, maximum):
-        raise _refuse(name, value, kind + _bounds(minimum, maximum))
+        raise _refuse(name, value, kind + range_words(minimum, maximum))
     return number
 
 
@@ -105,7 +107,7 @@ def env_duration(name, default, *, minimum=None, maximum=None):
         duration = None
     if duration is None or not _within(duration, minimum, maximum):
         raise _refuse(name, value, 'a duration: seconds ("3600"), "HH:MM:SS" or ISO 8601 ("PT1H")'
-                      + _bounds(minimum, maximum, _duration_words))
+                      + range_words(minimum, maximum))
     return duration
 
 

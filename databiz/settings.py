@@ -12,7 +12,6 @@ from databiz.env import (
     env_duration,
     env_float,
     env_int,
-    env_json_object,
     env_list,
     env_networks,
     env_origins,
@@ -20,6 +19,7 @@ from databiz.env import (
     env_str,
     env_text_or_file,
 )
+from jobs.conf import from_environment as jobs_from_environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # The units the bounds of duration settings are written in.
@@ -322,28 +322,28 @@ METRICS_ALLOWED_IPS = env_networks("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
 # A scraper holding this token (`Authorization: Bearer <token>`) may read /metrics from anywhere; empty: none.
 METRICS_BEARER_TOKEN = env_str("METRICS_BEARER_TOKEN")
 
-# JOBS (jobs/conf.py holds the defaults and reads these at call time; None, when unset, means its default)
+# JOBS (jobs/conf.py declares each: its default, the values it accepts, what it means; None, when unset: the default)
 
-JOBS_STATUS_MAP = env_json_object("JOBS_STATUS_MAP", None)
-JOBS_RETENTION = env_duration("JOBS_RETENTION", None, minimum=SECOND, maximum=YEAR)
-JOBS_STALL_AFTER = env_duration("JOBS_STALL_AFTER", None, minimum=SECOND, maximum=YEAR)
-JOBS_MAX_RESULTS = env_int("JOBS_MAX_RESULTS", None, minimum=1, maximum=10_000)
-JOBS_POLL_INTERVAL = env_duration("JOBS_POLL_INTERVAL", None, minimum=SECOND, maximum=DAY)
-JOBS_IDLE_POLL_INTERVAL = env_duration("JOBS_IDLE_POLL_INTERVAL", None, minimum=SECOND, maximum=DAY)
-JOBS_THROTTLE_RATE = env_rate("JOBS_THROTTLE_RATE", None)
-JOBS_PROGRESS = env_choice("JOBS_PROGRESS", ("estimate", "fixed"), None)
-JOBS_PROGRESS_HISTORY = env_duration("JOBS_PROGRESS_HISTORY", None, minimum=MINUTE, maximum=YEAR)
-JOBS_PROGRESS_MIN_SAMPLE = env_int("JOBS_PROGRESS_MIN_SAMPLE", None, minimum=1, maximum=1_000_000)
-JOBS_PROGRESS_CACHE = env_duration("JOBS_PROGRESS_CACHE", None, minimum=SECOND, maximum=DAY)
-JOBS_STREAM_TICK = env_duration("JOBS_STREAM_TICK", None, minimum=timedelta(milliseconds=100), maximum=HOUR)
-JOBS_STREAM_FULL_READ = env_duration("JOBS_STREAM_FULL_READ", None, minimum=timedelta(milliseconds=100), maximum=DAY)
-JOBS_STREAM_HEARTBEAT = env_duration("JOBS_STREAM_HEARTBEAT", None, minimum=SECOND, maximum=HOUR)
-JOBS_STREAM_RETRY = env_duration("JOBS_STREAM_RETRY", None, minimum=timedelta(milliseconds=100), maximum=HOUR)
-JOBS_STREAM_SESSION_RECHECK = env_duration("JOBS_STREAM_SESSION_RECHECK", None, minimum=SECOND, maximum=DAY)
-JOBS_STREAM_MAX_PER_USER = env_int("JOBS_STREAM_MAX_PER_USER", None, minimum=1)
-JOBS_STREAM_MAX_PER_PROCESS = env_int("JOBS_STREAM_MAX_PER_PROCESS", None, minimum=1)
-JOBS_STREAM_QUEUE = env_int("JOBS_STREAM_QUEUE", None, minimum=1)
-JOBS_STREAM_NOTIFY_CHANNEL = env_str("JOBS_STREAM_NOTIFY_CHANNEL", None)
+JOBS_STATUS_MAP = jobs_from_environment("JOBS_STATUS_MAP")
+JOBS_RETENTION = jobs_from_environment("JOBS_RETENTION")
+JOBS_STALL_AFTER = jobs_from_environment("JOBS_STALL_AFTER")
+JOBS_MAX_RESULTS = jobs_from_environment("JOBS_MAX_RESULTS")
+JOBS_POLL_INTERVAL = jobs_from_environment("JOBS_POLL_INTERVAL")
+JOBS_IDLE_POLL_INTERVAL = jobs_from_environment("JOBS_IDLE_POLL_INTERVAL")
+JOBS_THROTTLE_RATE = jobs_from_environment("JOBS_THROTTLE_RATE")
+JOBS_PROGRESS = jobs_from_environment("JOBS_PROGRESS")
+JOBS_PROGRESS_HISTORY = jobs_from_environment("JOBS_PROGRESS_HISTORY")
+JOBS_PROGRESS_MIN_SAMPLE = jobs_from_environment("JOBS_PROGRESS_MIN_SAMPLE")
+JOBS_PROGRESS_CACHE = jobs_from_environment("JOBS_PROGRESS_CACHE")
+JOBS_STREAM_TICK = jobs_from_environment("JOBS_STREAM_TICK")
+JOBS_STREAM_FULL_READ = jobs_from_environment("JOBS_STREAM_FULL_READ")
+JOBS_STREAM_HEARTBEAT = jobs_from_environment("JOBS_STREAM_HEARTBEAT")
+JOBS_STREAM_RETRY = jobs_from_environment("JOBS_STREAM_RETRY")
+JOBS_STREAM_SESSION_RECHECK = jobs_from_environment("JOBS_STREAM_SESSION_RECHECK")
+JOBS_STREAM_MAX_PER_USER = jobs_from_environment("JOBS_STREAM_MAX_PER_USER")
+JOBS_STREAM_MAX_PER_PROCESS = jobs_from_environment("JOBS_STREAM_MAX_PER_PROCESS")
+JOBS_STREAM_QUEUE = jobs_from_environment("JOBS_STREAM_QUEUE")
+JOBS_STREAM_NOTIFY_CHANNEL = jobs_from_environment("JOBS_STREAM_NOTIFY_CHANNEL")
 
 # LOGGING
 

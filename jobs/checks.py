@@ -11,6 +11,7 @@ from rest_framework_simplejwt.backends import ALLOWED_ALGORITHMS
 
 from . import conf
 from .authentication import EXTERNAL, auth_mode, jwt_settings
+from .conf import SETTINGS, jobs_settings
 from .models import Dataset, JobStatus
 from .stream import channel_problem
 from .table import datasets_table_problems
@@ -36,20 +37,21 @@ def check_datasets_table(app_configs=None, **kwargs):
 
 @checks.register()
 def check_jobs_settings(app_configs=None, **kwargs):
-    """Report JOBS_* settings the rules cannot work with."""
-    errors = []
+    """Report JOBS_* settings the rules cannot work with: a value outside what jobs/conf.py declares the setting
+    accepts (set in Python; the environment's are checked as they are read), a status map to unknown job statuses,
+    a notification channel outside the trigger's rule."""
+    errors = [
+        checks.Error(f"{name} {problem}.", id="jobs.E002")
+        for name, declared in SETTINGS.items()
+        if (problem := declared.problem(getattr(jobs_settings, name))) is not None
+    ]
     unknown = sorted(set(conf.status_map().values()) - set(JobStatus.values))
     if unknown:
         errors.append(checks.Error(
             f"JOBS_STATUS_MAP maps to unknown job statuses: {', '.join(unknown)}.",
             hint=f"Job statuses are {', '.join(JobStatus.values)}.", id="jobs.E001",
         ))
-    for name, value in (("JOBS_RETENTION", conf.retention()), ("JOBS_STALL_AFTER", conf.stall_after())):
-        if value.total_seconds() <= 0:
-            errors.append(checks.Error(f"{name} must be a positive duration.", id="jobs.E002"))
-    if conf.max_results() < 1:
-        errors.append(checks.Error("JOBS_MAX_RESULTS must be at least 1.", id="jobs.E003"))
-    channel = conf.stream_notify_channel()
+    channel = jobs_settings.JOBS_STREAM_NOTIFY_CHANNEL
     if channel and (problem := channel_problem(channel)) is not None:
         errors.append(checks.Error(f"JOBS_STREAM_NOTIFY_CHANNEL: {problem}", id="jobs.E004"))
     return errors

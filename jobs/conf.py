@@ -1,152 +1,141 @@
-"""Settings of the jobs app: defaults here, overrides in Django settings, read at call time."""
+"""Settings of the jobs app, each declared once here: its default, the values it accepts, what it means.
+
+A Django setting of the same name overrides the default: databiz/settings.py reads each from its environment
+variable with `from_environment` (a value outside the range declared here stops start-up, naming the variable), and
+a value set in Python is checked against the same range by the system checks (jobs/checks.py). `jobs_settings`
+reads them at each access, as DRF's `api_settings` does, so `override_settings` takes effect at once.
+"""
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 
-DEFAULTS = {
-    # Dataset status -> job status; statuses not listed here are not jobs.
-    "JOBS_STATUS_MAP": {"new": "running", "inactive": "completed", "error": "failed"},
+from databiz.env import (
+    env_choice,
+    env_duration,
+    env_int,
+    env_json_object,
+    env_rate,
+    env_str,
+    range_words,
+)
+
+# The units the ranges of duration settings are written in.
+SECOND, MINUTE, HOUR, DAY = timedelta(seconds=1), timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
+YEAR = 365 * DAY
+TENTH = timedelta(milliseconds=100)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One JOBS_* setting: its default, the reader of its environment variable, and the values it accepts."""
+
+    default: object
+    read: object
+    minimum: object = None
+    maximum: object = None
+    choices: tuple = ()
+
+    def from_environment(self, name):
+        """Return the environment variable `name`, read and checked; None when it is unset (the default applies)."""
+        if self.choices:
+            return self.read(name, self.choices, None)
+        if self.minimum is None and self.maximum is None:
+            return self.read(name, None)
+        return self.read(name, None, minimum=self.minimum, maximum=self.maximum)
+
+    def problem(self, value):
+        """Return what is wrong with `value` (set in Python), or None when the setting accepts it."""
+        if not isinstance(value, type(self.default)) or isinstance(value, bool) != isinstance(self.default, bool):
+            return f"must be of type {type(self.default).__name__}, not {value!r}"
+        if self.choices and value not in self.choices:
+            return f"must be one of {', '.join(self.choices)}, not {value!r}"
+        if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
+            return f"must be a value{range_words(self.minimum, self.maximum)}, not {value}"
+        return None
+
+
+SETTINGS = {
+    # Dataset status -> job status (a JSON object); statuses not listed here are not jobs.
+    "JOBS_STATUS_MAP": Setting({"new": "running", "inactive": "completed", "error": "failed"}, env_json_object),
     # How long a finished job stays listed.
-    "JOBS_RETENTION": timedelta(hours=1),
+    "JOBS_RETENTION": Setting(timedelta(hours=1), env_duration, SECOND, YEAR),
     # A running import with no update for this long has died: it is reported as failed.
-    "JOBS_STALL_AFTER": timedelta(hours=1),
+    "JOBS_STALL_AFTER": Setting(timedelta(hours=1), env_duration, SECOND, YEAR),
     # The most items one answer holds.
-    "JOBS_MAX_RESULTS": 100,
+    "JOBS_MAX_RESULTS": Setting(100, env_int, 1, 10_000),
     # The poll interval the list suggests while the caller has running jobs, and while they have none.
-    "JOBS_POLL_INTERVAL": timedelta(seconds=10),
-    "JOBS_IDLE_POLL_INTERVAL": timedelta(seconds=30),
+    "JOBS_POLL_INTERVAL": Setting(timedelta(seconds=10), env_duration, SECOND, DAY),
+    "JOBS_IDLE_POLL_INTERVAL": Setting(timedelta(seconds=30), env_duration, SECOND, DAY),
     # Polls one user may make (all their tabs together); several tabs every 10 s stay far below it.
-    "JOBS_THROTTLE_RATE": "120/min",
+    "JOBS_THROTTLE_RATE": Setting("120/min", env_rate),
     # "estimate": progress from file size and the learned import speed; "fixed": 50 running, 100 done, 0 failed.
-    "JOBS_PROGRESS": "estimate",
+    "JOBS_PROGRESS": Setting("estimate", env_choice, choices=("estimate", "fixed")),
     # Completed imports updated within this window teach the estimator how fast imports run.
-    "JOBS_PROGRESS_HISTORY": timedelta(days=7),
+    "JOBS_PROGRESS_HISTORY": Setting(timedelta(days=7), env_duration, MINUTE, YEAR),
     # With fewer completed imports than this in the window, progress stays fixed.
-    "JOBS_PROGRESS_MIN_SAMPLE": 10,
+    "JOBS_PROGRESS_MIN_SAMPLE": Setting(10, env_int, 1, 1_000_000),
     # How long a learned import speed is used before it is learned again (in the background, by each process): a
     # median over days of history moves little in minutes, and each learning scans that history (0.4 s of database
     # CPU on a million rows, which a busy 2-core machine feels as a p99 spike).
-    "JOBS_PROGRESS_CACHE": timedelta(minutes=10),
-    # The stream (GET /api/v2/jobs/stream): how often each process reads every open stream's answer (one query),
-    # the heartbeat comment's interval, the reconnection delay it suggests, the most streams one user and one
-    # process may hold open, and the events a stream may fall behind by before it is ended.
-    "JOBS_STREAM_TICK": timedelta(seconds=2),
-    # Every this often a tick reads every open stream's answer; the ticks between read only what can have changed.
-    "JOBS_STREAM_FULL_READ": timedelta(seconds=30),
-    "JOBS_STREAM_HEARTBEAT": timedelta(seconds=15),
-    "JOBS_STREAM_RETRY": timedelta(seconds=5),
+    "JOBS_PROGRESS_CACHE": Setting(timedelta(minutes=10), env_duration, SECOND, DAY),
+    # The stream (GET /api/v2/jobs/stream): how often each process reads the open streams' answers that can have
+    # changed (one query), and every how often all of them (the safety net for changes `updated_at` does not show).
+    "JOBS_STREAM_TICK": Setting(timedelta(seconds=2), env_duration, TENTH, HOUR),
+    "JOBS_STREAM_FULL_READ": Setting(timedelta(seconds=30), env_duration, TENTH, DAY),
+    # The heartbeat comment's interval, and the reconnection delay the stream suggests.
+    "JOBS_STREAM_HEARTBEAT": Setting(timedelta(seconds=15), env_duration, SECOND, HOUR),
+    "JOBS_STREAM_RETRY": Setting(timedelta(seconds=5), env_duration, TENTH, HOUR),
     # A stream of a browser session ends this often (the browser reconnects at once with its cookie): a sign-out or
     # a deactivation reaches open tabs within it. A Bearer token's stream ends when the token expires.
-    "JOBS_STREAM_SESSION_RECHECK": timedelta(minutes=5),
-    "JOBS_STREAM_MAX_PER_USER": 5,
-    "JOBS_STREAM_MAX_PER_PROCESS": 5000,
-    "JOBS_STREAM_QUEUE": 8,
+    "JOBS_STREAM_SESSION_RECHECK": Setting(timedelta(minutes=5), env_duration, SECOND, DAY),
+    # The most streams one user and one process may hold open, and the events a stream may fall behind by before it
+    # is ended.
+    "JOBS_STREAM_MAX_PER_USER": Setting(5, env_int, 1),
+    "JOBS_STREAM_MAX_PER_PROCESS": Setting(5000, env_int, 1),
+    "JOBS_STREAM_QUEUE": Setting(8, env_int, 1),
     # PostgreSQL channel of the imports team's trigger (manage.py jobs_notify_sql); "" (off): the tick alone.
-    "JOBS_STREAM_NOTIFY_CHANNEL": "",
+    "JOBS_STREAM_NOTIFY_CHANNEL": Setting("", env_str),
 }
 
 
-def get_setting(name):
-    """Return the jobs setting `name` from Django settings, or its default when it is unset or None."""
-    value = getattr(settings, name, None)
-    return DEFAULTS[name] if value is None else value
+def from_environment(name):
+    """Return the jobs setting `name` from its environment variable, checked against its range (None: unset)."""
+    return SETTINGS[name].from_environment(name)
+
+
+class JobsSettings:
+    """The jobs settings by name (`jobs_settings.JOBS_RETENTION`): Django's value when it is set and not None, else
+    the default; read at each access."""
+
+    def __getattr__(self, name):
+        try:
+            declared = SETTINGS[name]
+        except KeyError:
+            raise AttributeError(f"{name!r} is not a jobs setting (jobs/conf.py declares them).") from None
+        value = getattr(settings, name, None)
+        return declared.default if value is None else value
+
+
+jobs_settings = JobsSettings()
 
 
 def status_map():
-    """Return the mapping of dataset statuses to job statuses."""
-    return dict(get_setting("JOBS_STATUS_MAP"))
-
-
-def retention():
-    """Return how long a finished job stays listed."""
-    return get_setting("JOBS_RETENTION")
-
-
-def stall_after():
-    """Return how long a running import may go without an update before it counts as stalled."""
-    return get_setting("JOBS_STALL_AFTER")
-
-
-def max_results():
-    """Return the most items one answer holds."""
-    return get_setting("JOBS_MAX_RESULTS")
+    """Return the mapping of dataset statuses to job statuses (a copy, which callers may change)."""
+    return dict(jobs_settings.JOBS_STATUS_MAP)
 
 
 def rules_key():
     """Return every setting the job rules' SQL depends on, as a hashable key for compiled queries."""
-    return (tuple(sorted(status_map().items())), stall_after(), retention(), max_results())
+    return (tuple(sorted(status_map().items())), jobs_settings.JOBS_STALL_AFTER, jobs_settings.JOBS_RETENTION,
+            jobs_settings.JOBS_MAX_RESULTS)
 
 
 def poll_interval(*, running):
     """Return the poll interval to suggest to a caller with (`running=True`) or without running jobs."""
-    return get_setting("JOBS_POLL_INTERVAL" if running else "JOBS_IDLE_POLL_INTERVAL")
-
-
-def throttle_rate():
-    """Return how many polls one user may make, as a DRF rate ("120/min")."""
-    return get_setting("JOBS_THROTTLE_RATE")
+    return jobs_settings.JOBS_POLL_INTERVAL if running else jobs_settings.JOBS_IDLE_POLL_INTERVAL
 
 
 def estimates_progress():
     """Tell whether progress is estimated from the learned import speed (else it is fixed per status)."""
-    return get_setting("JOBS_PROGRESS") != "fixed"
-
-
-def progress_history():
-    """Return the window of completed imports that the import speed is learned from."""
-    return get_setting("JOBS_PROGRESS_HISTORY")
-
-
-def progress_min_sample():
-    """Return the fewest completed imports the import speed is learned from."""
-    return get_setting("JOBS_PROGRESS_MIN_SAMPLE")
-
-
-def progress_cache():
-    """Return how long the learned import speed is cached."""
-    return get_setting("JOBS_PROGRESS_CACHE")
-
-
-def stream_tick():
-    """Return how often each process reads the answers of every open stream."""
-    return get_setting("JOBS_STREAM_TICK")
-
-
-def stream_full_read():
-    """Return how often a tick reads every open stream's answer, not only those that can have changed."""
-    return get_setting("JOBS_STREAM_FULL_READ")
-
-
-def stream_heartbeat():
-    """Return the interval of the stream's heartbeat comments."""
-    return get_setting("JOBS_STREAM_HEARTBEAT")
-
-
-def stream_retry():
-    """Return the reconnection delay the stream suggests to its clients."""
-    return get_setting("JOBS_STREAM_RETRY")
-
-
-def stream_session_recheck():
-    """Return how long a stream of a browser session lasts before the browser reconnects with its session."""
-    return get_setting("JOBS_STREAM_SESSION_RECHECK")
-
-
-def stream_max_per_user():
-    """Return the most streams one user may hold open in one process."""
-    return get_setting("JOBS_STREAM_MAX_PER_USER")
-
-
-def stream_max_per_process():
-    """Return the most streams one process holds open."""
-    return get_setting("JOBS_STREAM_MAX_PER_PROCESS")
-
-
-def stream_queue():
-    """Return the events a stream may fall behind by before it is ended."""
-    return get_setting("JOBS_STREAM_QUEUE")
-
-
-def stream_notify_channel():
-    """Return the PostgreSQL channel that notifies dataset changes ("" when none is configured)."""
-    return get_setting("JOBS_STREAM_NOTIFY_CHANNEL")
+    return jobs_settings.JOBS_PROGRESS != "fixed"

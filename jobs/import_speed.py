@@ -16,6 +16,7 @@ from django.db import DatabaseError, connections
 from django.db.models.query import ModelIterable
 
 from . import conf
+from .conf import jobs_settings
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ _lock = threading.Lock()
 
 def _key(using):
     """Return the key of a speed: the database and every setting the learning query reads."""
-    return (using, conf.progress_history(), conf.progress_min_sample(), tuple(sorted(conf.status_map().items())))
+    return (using, jobs_settings.JOBS_PROGRESS_HISTORY, jobs_settings.JOBS_PROGRESS_MIN_SAMPLE,
+            tuple(sorted(conf.status_map().items())))
 
 
 def learned_import_speed(using="default"):
@@ -50,7 +52,7 @@ def learned_import_speed(using="default"):
 
 def _due(learned):
     """Tell whether a speed (a Learned, or None) is to be learned again."""
-    return learned is None or time.monotonic() - learned.at >= conf.progress_cache().total_seconds()
+    return learned is None or time.monotonic() - learned.at >= jobs_settings.JOBS_PROGRESS_CACHE.total_seconds()
 
 
 def learned_so_far(using="default"):

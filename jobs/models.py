@@ -11,6 +11,7 @@ from django.utils import timezone
 from . import conf, progress
 from .aggregates import Median, Seconds
 from .compiled import NOW, Parameter, ParameterUser, compiled, compiled_for_clients, run_joined, shifted
+from .conf import jobs_settings
 from .import_speed import JobIterable, learned_import_speed, share_import_speed
 
 
@@ -88,12 +89,12 @@ REVERSED_HISTORY_ORDER = tuple(field[1:] if field.startswith("-") else f"-{field
 
 def retention_start(now):
     """Return the moment a finished job must have finished at or after to be listed at `now` (JOBS_RETENTION)."""
-    return now - conf.retention()
+    return now - jobs_settings.JOBS_RETENTION
 
 
 def stalled_q(*, now):
     """Match running imports that have had no update for `JOBS_STALL_AFTER` at `now`."""
-    return Q(status__in=dataset_statuses(JobStatus.RUNNING), updated_at__lte=now - conf.stall_after())
+    return Q(status__in=dataset_statuses(JobStatus.RUNNING), updated_at__lte=now - jobs_settings.JOBS_STALL_AFTER)
 
 
 class DatasetQuerySet(models.QuerySet):
@@ -123,7 +124,7 @@ class DatasetQuerySet(models.QuerySet):
             job_type=job_type_expression(),
             # A job never finishes before it started, even when clocks of the imports service's servers disagree.
             finished_at=Case(
-                When(stalled, then=Greatest(F("updated_at") + conf.stall_after(), F("created_at"))),
+                When(stalled, then=Greatest(F("updated_at") + jobs_settings.JOBS_STALL_AFTER, F("created_at"))),
                 When(status__in=finished, then=Greatest(F("updated_at"), F("created_at"))),
                 default=None,
                 output_field=models.DateTimeField(),
@@ -140,7 +141,7 @@ class DatasetQuerySet(models.QuerySet):
         now = now or timezone.now()
         # Every listed row was updated after this moment: a plain range on the
         # (created_by, updated_at) index that spares the database a user's whole history.
-        window_start = now - conf.stall_after() - conf.retention()
+        window_start = now - jobs_settings.JOBS_STALL_AFTER - jobs_settings.JOBS_RETENTION
         return self.with_job_fields(now=now).filter(
             Q(updated_at__gte=window_start),
             Q(job_status=JobStatus.RUNNING) | Q(finished_at__gte=retention_start(now)),
@@ -161,7 +162,7 @@ class DatasetQuerySet(models.QuerySet):
     def finished_after(self, moment):
         """Keep the finished jobs that finished at or after `moment`. A job finishes at most JOBS_STALL_AFTER after
         its last update (a stalled import), so the rows updated before that are left out by the index alone."""
-        return self.filter(updated_at__gte=shifted(moment, -conf.stall_after()), finished_at__gte=moment)
+        return self.filter(updated_at__gte=shifted(moment, -jobs_settings.JOBS_STALL_AFTER), finished_at__gte=moment)
 
     def finished_before(self, moment):
         """Keep the finished jobs that finished before `moment` (none finishes before its last update)."""
@@ -203,7 +204,7 @@ class DatasetQuerySet(models.QuerySet):
         """Cut each owner's list to `JOBS_MAX_RESULTS` items in job order, as `bounded()` cuts one owner's."""
         return self.annotate(
             owner_rank=Window(RowNumber(), partition_by=[F("created_by")], order_by=job_order())
-        ).filter(owner_rank__lte=conf.max_results())
+        ).filter(owner_rank__lte=jobs_settings.JOBS_MAX_RESULTS)
 
     def jobs_for_owners(self, user_ids, *, now=None, job_statuses=(), job_types=()):
         """Return the pages of every user of `user_ids` in one query: each as `jobs_page_for` answers it (narrowed by
@@ -238,7 +239,7 @@ class DatasetQuerySet(models.QuerySet):
 
     def bounded(self):
         """Cut the list to `JOBS_MAX_RESULTS` items; call it last, on an ordered queryset."""
-        return self[: conf.max_results()]
+        return self[: jobs_settings.JOBS_MAX_RESULTS]
 
     def jobs(self, *, now=None):
         """Return the jobs of all users as the rules list them at `now`, in job order."""
@@ -253,7 +254,7 @@ class DatasetQuerySet(models.QuerySet):
         now = now or timezone.now()
         return self.filter(
             status__in=dataset_statuses(JobStatus.COMPLETED),
-            updated_at__gte=now - conf.progress_history(),
+            updated_at__gte=now - jobs_settings.JOBS_PROGRESS_HISTORY,
             updated_at__gt=F("created_at"),
             file_size__gte=0,
         )
@@ -274,7 +275,7 @@ class DatasetQuerySet(models.QuerySet):
             size=Median("file_size"),
             seconds=Median(seconds),
         )
-        if medians["sample"] < max(conf.progress_min_sample(), 1):
+        if medians["sample"] < max(jobs_settings.JOBS_PROGRESS_MIN_SAMPLE, 1):
             return None
         return progress.ImportSpeed.from_medians(**medians)
 

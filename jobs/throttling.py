@@ -4,7 +4,7 @@ import logging
 from redis.exceptions import RedisError
 from rest_framework.throttling import UserRateThrottle
 
-from . import conf
+from .conf import jobs_settings
 
 logger = logging.getLogger(__name__)
 
@@ -16,7 +16,7 @@ class PollRateThrottle(UserRateThrottle):
 
     def get_rate(self):
         """Return JOBS_THROTTLE_RATE, read at call time."""
-        return conf.throttle_rate()
+        return jobs_settings.JOBS_THROTTLE_RATE
 
     def allow_request(self, request, view):
         """Count the poll; while the shared cache (Redis) cannot be reached, let polls through uncounted."""

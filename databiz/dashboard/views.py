@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.urls import get_script_prefix
 
-from jobs import conf
+from jobs.conf import jobs_settings
 
 
 @login_required
@@ -15,5 +15,5 @@ def dashboard(request):
         # The client (@databiz/jobs-client) finds /api/v2/jobs/... under the prefix the service is mounted at.
         "api_base": get_script_prefix().rstrip("/"),
         # After a refused stream the page polls, and tries the stream again after this, then less and less often.
-        "stream_retry": conf.stream_retry().total_seconds(),
+        "stream_retry": jobs_settings.JOBS_STREAM_RETRY.total_seconds(),
     })

@@ -16,7 +16,7 @@ from rest_framework.exceptions import APIException
 
 from databiz.metrics import STREAM_TICK_SECONDS, STREAMS_OPEN
 
-from .. import conf
+from ..conf import jobs_settings
 from ..routers import replica_caught_up
 from .notify import listen
 from .pages import refresh, render
@@ -104,7 +104,7 @@ class StreamHub:
             # asyncio's events belong to the loop that first waits on them: a new loop gets new ones.
             self.woken, self.listening = asyncio.Event(), asyncio.Event()
             self.task = loop.create_task(self.run())
-        queue = asyncio.Queue(maxsize=conf.stream_queue())
+        queue = asyncio.Queue(maxsize=jobs_settings.JOBS_STREAM_QUEUE)
         self.streams[listing].add(queue)
         self.per_user[listing.user_id] += 1
         self.fresh[queue] = time.perf_counter()
@@ -118,12 +118,12 @@ class StreamHub:
     def limit_reached(self, user_id):
         """Return the StreamLimit a new stream of `user_id` meets now, or None: the server is stopping, or the user
         or this process already holds as many streams as allowed."""
-        wait = int(conf.stream_retry().total_seconds())
+        wait = int(jobs_settings.JOBS_STREAM_RETRY.total_seconds())
         if self.stopping:
             return StreamLimit(503, "This server is stopping: poll, or try again shortly.", wait)
-        if self.open_count(user_id) >= conf.stream_max_per_user():
+        if self.open_count(user_id) >= jobs_settings.JOBS_STREAM_MAX_PER_USER:
             return StreamLimit(429, "Too many open streams for this user: close one, or poll.", wait)
-        if self.open_count() >= conf.stream_max_per_process():
+        if self.open_count() >= jobs_settings.JOBS_STREAM_MAX_PER_PROCESS:
             return StreamLimit(503, "This server holds as many streams as it can: poll, or try again shortly.", wait)
         return None
 
@@ -158,12 +158,12 @@ class StreamHub:
         own."""
         loop = asyncio.get_running_loop()
         helpers = [loop.create_task(self.refresh_named())]
-        if conf.stream_notify_channel():
+        if jobs_settings.JOBS_STREAM_NOTIFY_CHANNEL:
             helpers.append(loop.create_task(self.listen()))
         try:
             while self.streams:
                 await self.tick_and_go_on()
-                await asyncio.sleep(conf.stream_tick().total_seconds())
+                await asyncio.sleep(jobs_settings.JOBS_STREAM_TICK.total_seconds())
         finally:
             for helper in helpers:
                 helper.cancel()
@@ -198,7 +198,8 @@ class StreamHub:
             else:
                 self.listening.clear()
 
-        await listen(conf.stream_notify_channel(), named, listening, conf.stream_retry().total_seconds())
+        retry = jobs_settings.JOBS_STREAM_RETRY.total_seconds()
+        await listen(jobs_settings.JOBS_STREAM_NOTIFY_CHANNEL, named, listening, retry)
 
     def reads(self):
         """Return (full, changed_since), what the next scheduled tick reads: everyone every JOBS_STREAM_FULL_READ
@@ -207,7 +208,7 @@ class StreamHub:
         dataset changed since the last tick started (less LATE_CHANGE)."""
         if self.full_read_at is None or self.read_since is None:
             return True, None
-        if time.perf_counter() - self.full_read_at >= conf.stream_full_read().total_seconds():
+        if time.perf_counter() - self.full_read_at >= jobs_settings.JOBS_STREAM_FULL_READ.total_seconds():
             return True, None
         return False, None if self.listening.is_set() else self.read_since - LATE_CHANGE
 

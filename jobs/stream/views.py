@@ -19,8 +19,8 @@ from rest_framework.response import Response
 from databiz.errors import api_exception_handler
 from databiz.metrics import STREAM_EVENTS
 
-from .. import conf
 from ..authentication import token_authentication
+from ..conf import jobs_settings
 from ..filters import JobFilter
 from ..models import Dataset
 from . import hub as hubs
@@ -30,7 +30,7 @@ from .pages import Listing
 
 def retry_hint():
     """Return the field that tells an EventSource how long to wait before it reconnects (JOBS_STREAM_RETRY)."""
-    return f"retry: {int(conf.stream_retry().total_seconds() * 1000)}\n\n".encode()
+    return f"retry: {int(jobs_settings.JOBS_STREAM_RETRY.total_seconds() * 1000)}\n\n".encode()
 
 
 def authenticate(django_request):
@@ -50,7 +50,7 @@ class NotAStreamingServer(APIException):
 
     def __init__(self):
         super().__init__()
-        self.wait = conf.stream_retry().total_seconds()
+        self.wait = jobs_settings.JOBS_STREAM_RETRY.total_seconds()
 
 
 def refusal(exc):
@@ -84,7 +84,7 @@ REAUTHENTICATE = b'event: reauthenticate\ndata: {"detail": "The token has expire
 
 def heartbeat_wait(ends_at):
     """Return how long a stream waits for an answer: until its next heartbeat, or until it is due to end."""
-    wait = conf.stream_heartbeat().total_seconds()
+    wait = jobs_settings.JOBS_STREAM_HEARTBEAT.total_seconds()
     return min(wait, max(0.0, ends_at - time.time()))
 
 
@@ -93,7 +93,7 @@ def stream_end(token):
     session after JOBS_STREAM_SESSION_RECHECK with a reconnection hint."""
     if token is not None and "exp" in token:
         return float(token["exp"]), REAUTHENTICATE
-    return time.time() + conf.stream_session_recheck().total_seconds(), retry_hint()
+    return time.time() + jobs_settings.JOBS_STREAM_SESSION_RECHECK.total_seconds(), retry_hint()
 
 
 async def events(listing, last_event_id, ends_at, end):

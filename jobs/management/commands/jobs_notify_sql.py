@@ -1,7 +1,7 @@
 """Print the trigger SQL that makes the stream instant, for the imports team to install on `datasets`."""
 from django.core.management.base import BaseCommand, CommandError
 
-from jobs import conf
+from jobs.conf import jobs_settings
 from jobs.stream import notify_sql
 
 
@@ -15,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--channel", help="The channel (default: JOBS_STREAM_NOTIFY_CHANNEL).")
 
     def handle(self, *args, channel=None, **options):
-        channel = channel or conf.stream_notify_channel()
+        channel = channel or jobs_settings.JOBS_STREAM_NOTIFY_CHANNEL
         if not channel:
             raise CommandError("No channel: set JOBS_STREAM_NOTIFY_CHANNEL (or pass --channel).")
         try:
