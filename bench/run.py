@@ -259,14 +259,11 @@ print(datasets_sql)
 HISTORY_CODE = """
 import datetime
 import json
-import re
-import uuid
 from urllib.parse import urlsplit
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from psycopg import sql as pgsql
 from rest_framework_simplejwt.tokens import AccessToken
 from jobs.authentication import EXTERNAL, auth_mode, issuer_backend
 user = get_user_model().objects.get(username={username!r})
@@ -276,50 +273,20 @@ if auth_mode() == EXTERNAL:
 else:
     token = str(AccessToken.for_user(user))
 client = Client()
-executed = []
-
-
-def record(execute, sql, params, many, context):
-    executed.append((sql, params))
-    return execute(sql, params, many, context)
-
-
-TYPES = {{uuid.UUID: "uuid", datetime.datetime: "timestamptz", datetime.timedelta: "interval", str: "text",
-          int: "bigint", bool: "boolean"}}
-
-
-def generic_plan(sql, params):
-    # The plan the server runs: its statements are prepared, with plan_cache_mode=force_generic_plan (settings).
-    numbered = iter(range(1, len(params) + 1))
-    text = re.sub(r"%(s|%)", lambda m: "$" + str(next(numbered)) if m.group(1) == "s" else "%", sql)
-    with connection.cursor() as cursor:
-        cursor.execute("SET plan_cache_mode = force_generic_plan")
-        types = [TYPES[type(p)] for p in params]
-        cursor.execute("PREPARE bench_history (" + ", ".join(types) + ") AS " + text)
-        # EXPLAIN takes no parameters of its own: the values go in as literals, the statement keeps its $n.
-        arguments = pgsql.SQL(", ").join(pgsql.Literal(p) for p in params).as_string(connection.connection)
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_history (" + arguments + ")")
-        plan = "\\n".join(row[0] for row in cursor.fetchall())
-        cursor.execute("DEALLOCATE bench_history")
-        return plan
 
 
 def chain(first, pages):
-    urls, sqls, counts, rows, generic_plans = [first], [], [], 0, []
+    urls, sqls, counts, rows = [first], [], [], 0
     while True:
-        executed.clear()
-        with CaptureQueriesContext(connection) as ctx, connection.execute_wrapper(record):
+        with CaptureQueriesContext(connection) as ctx:
             response = client.get(urls[-1], HTTP_AUTHORIZATION="Bearer " + token, secure=True, HTTP_HOST="127.0.0.1")
         assert response.status_code == 200, (urls[-1], response.status_code, response.content[:300])
         counts.append(len(ctx.captured_queries))
         sqls.append([q["sql"] for q in ctx.captured_queries if "datasets" in q["sql"]][-1])
-        generic = [query for query in executed if "datasets" in query[0]][-1]
         body = response.json()
         rows += len(body["results"])
-        if len(urls) == 1 or len(urls) == pages or not body["next"]:
-            generic_plans.append(generic_plan(*generic))
         if len(urls) == pages or not body["next"]:
-            return {{"urls": urls, "sqls": sqls, "counts": counts, "rows": rows, "generic_plans": generic_plans}}
+            return {{"urls": urls, "sqls": sqls, "counts": counts, "rows": rows}}
         parts = urlsplit(body["next"])
         urls.append(parts.path + "?" + parts.query)
 
@@ -491,13 +458,10 @@ def history_scenarios(env, url, port, duration, runs):
     for title, chain, index in (("history, first page", "pages", 0),
                                 (f"history, page {len(chains['pages'])} (a cursor)", "pages", -1),
                                 (f"history, search q={query}, first page", "search", 0)):
-        # The page runs with plan_cache_mode=force_custom_plan (jobs/pagination.py): the first plan is the one it
-        # gets; the second, the plan the connections' own setting (force_generic_plan) would give it instead.
-        plans += ["", f"EXPLAIN ANALYZE ({title}; a custom plan, as the page runs it):",
-                  explain(url, probe[chain]["sqls"][index]),
-                  "", f"EXPLAIN ANALYZE ({title}; prepared with a generic plan, as it would run without "
-                  "planned_for_its_values):",
-                  probe[chain]["generic_plans"][index]]
+        # The page's statement carries its values (jobs/compiled.py, fetch_checked's planned_for_values), so this
+        # is the plan it gets.
+        plans += ["", f"EXPLAIN ANALYZE ({title}; planned for its values, as the page runs it):",
+                  explain(url, probe[chain]["sqls"][index])]
     return lines, plans
 
 

@@ -247,10 +247,11 @@ class LocalTokenAuthentication(BearerTokenAuthentication):
 
 
 class LocalPageAuthentication(LocalTokenAuthentication):
-    """AUTH_MODE=local on the jobs page: the user's row is read by the page's own round trip.
+    """AUTH_MODE=local on the jobs pages (the list's and the history's): the user's row is read by the page's own
+    round trip.
 
-    The token is verified here as always; whether its user still exists and is active is checked with the jobs
-    query, in one round trip to the database (JobPageQuerySet), and refused there exactly as here.
+    The token is verified here as always; whether its user still exists and is active is checked with the page's
+    query, in one round trip to the database (CompiledPageQuerySet), and refused there exactly as here.
     """
 
     def get_user(self, validated_token):

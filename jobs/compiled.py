@@ -161,11 +161,12 @@ class CompiledQuerySet:
                 bound.append(param.db_value(values[param.name], connection))
         return bound
 
-    def run(self, user_id, now=None, values=None):
+    def run(self, user_id, now=None, values=None, *, planned_for_values=False):
         """Run the SQL for `user_id` at `now` (and the `values` of its other Parameters) and return model instances
-        carrying the annotations."""
+        carrying the annotations. `planned_for_values`: see `fetch_checked`."""
         connection = connections[self.using]
-        return self.instances(fetch_checked(connection, self.sql, self.bind(user_id, now, connection, values)))
+        params = self.bind(user_id, now, connection, values)
+        return self.instances(fetch_checked(connection, self.sql, params, planned_for_values=planned_for_values))
 
     def instances(self, rows):
         """Return the model instances, with their annotations, of rows this SQL returned."""
@@ -186,7 +187,7 @@ def model_instances(model, using, rows, attnames, columns, annotations):
     return instances
 
 
-def run_joined(driver, joined, user_id, now=None):
+def run_joined(driver, joined, user_id, now=None, values=None, *, planned_for_values=False):
     """Run two compiled queries for one user and moment, and return the instances of each: on PostgreSQL as one
     statement, so in one round trip and one snapshot.
 
@@ -196,9 +197,9 @@ def run_joined(driver, joined, user_id, now=None):
     """
     connection = connections[driver.using]
     if connection.vendor != "postgresql" or joined.using != driver.using:
-        return driver.run(user_id, now), joined.run(user_id, now)
-    params = driver.bind(user_id, now, connection) + joined.bind(user_id, now, connection)
-    rows = fetch_checked(connection, joined_sql(driver, joined), params)
+        return driver.run(user_id, now), joined.run(user_id, now, values, planned_for_values=planned_for_values)
+    params = driver.bind(user_id, now, connection) + joined.bind(user_id, now, connection, values)
+    rows = fetch_checked(connection, joined_sql(driver, joined), params, planned_for_values=planned_for_values)
     width = driver.width
     joined_rows = [row[width:] for row in rows if row[width + joined.pk_position] is not None]
     return driver.instances([row[:width] for row in rows[:1]]), joined.instances(joined_rows)
@@ -212,8 +213,19 @@ def joined_sql(driver, joined):
     return f"SELECT * FROM ({driver.sql}) AS driver LEFT JOIN LATERAL ({joined.sql}) AS joined ON TRUE"
 
 
-def fetch_checked(connection, sql, params):
-    """Run one statement and return its rows, the statement itself being the check of a reused connection."""
+def fetch_checked(connection, sql, params, *, planned_for_values=False):
+    """Run one statement and return its rows, the statement itself being the check of a reused connection.
+
+    `planned_for_values`: on PostgreSQL, the values are bound into the statement's text by psycopg (client-side
+    binding, Django's own default), so that the server plans it for them. The service's connections plan a statement
+    once for any values (DATABASE_PLAN_CACHE_MODE), right for the poll, whose one plan reads one user's recent rows;
+    a history page planned for an average user reads a long history whole to sort it (226 ms for 100,000 jobs),
+    where the plan for the caller's values walks the index (created_by, updated_at DESC) and stops after the page
+    (0.8 ms; docs/performance.md, "Job history"). One statement, where `SET LOCAL plan_cache_mode` took a
+    transaction and three more.
+    """
+    if planned_for_values and connection.vendor == "postgresql":
+        sql, params = connection.ops.compose_sql(sql, params), None
     return run_checked(connection, lambda: _fetch(connection, sql, params))
 
 

@@ -339,6 +339,19 @@ class CompiledPageQuerySet(DatasetQuerySet):
         clone.page.update(changes)
         return clone
 
+    def _run(self, sql, values=None, *, planned_for_values=False):
+        """Return the jobs that the compiled `sql` answers the page's user at the page's moment, with the import speed
+        they share. A user whose row is still to be checked (jobs/authentication.py) is checked in the same
+        statement."""
+        user, now = self.page["user"], self.page["now"] or timezone.now()
+        if hasattr(user, "confirm"):
+            users, jobs = run_joined(user.check_query(), sql, user.pk, now, values,
+                                     planned_for_values=planned_for_values)
+            user.confirm(users)
+        else:
+            jobs = sql.run(user.pk, now, values, planned_for_values=planned_for_values)
+        return list(share_import_speed(jobs, self.db))
+
     def all(self):
         """Return a copy of this page (django-filter starts from one)."""
         return self._clone()
@@ -370,16 +383,8 @@ class JobPageQuerySet(CompiledPageQuerySet):
 
     def _fetch_all(self):
         if self._result_cache is None:
-            page, user = self.page, self.page["user"]
-            key = (self.db, page["job_statuses"], page["job_types"], conf.rules_key())
-            jobs_query, now = compiled(jobs_page_queryset, *key), page["now"] or timezone.now()
-            if hasattr(user, "confirm"):
-                # A user whose row is still to be checked (jobs/authentication.py): checked in the same statement.
-                users, jobs = run_joined(user.check_query(), jobs_query, user.pk, now)
-                user.confirm(users)
-            else:
-                jobs = jobs_query.run(user.pk, now)
-            self._result_cache = list(share_import_speed(jobs, self.db))
+            key = (self.db, self.page["job_statuses"], self.page["job_types"], conf.rules_key())
+            self._result_cache = self._run(compiled(jobs_page_queryset, *key))
 
 
 class HistoryPageQuerySet(CompiledPageQuerySet):
@@ -431,9 +436,9 @@ class HistoryPageQuerySet(CompiledPageQuerySet):
             key = (self.db, page["job_statuses"], page["job_types"], tuple(sorted(page["values"])), page["ordering"],
                    position_lookup, page["limits"], conf.rules_key())
             values = {**page["values"], POSITION.name: position}
+            # Planned for its values: a history's plan depends on how long it is (`fetch_checked`).
             sql = compiled_for_clients(history_page_queryset, *key)
-            jobs = sql.run(page["user"].pk, page["now"] or timezone.now(), values)
-            self._result_cache = list(share_import_speed(jobs, self.db))
+            self._result_cache = self._run(sql, values, planned_for_values=True)
 
 
 class DatasetManager(models.Manager.from_queryset(DatasetQuerySet)):

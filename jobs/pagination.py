@@ -1,9 +1,7 @@
-"""How the job history is cut into pages: DRF's cursor pagination over HISTORY_ORDER, strict about its parameters,
-each page planned for its own user on PostgreSQL."""
-import contextlib
+"""How the job history is cut into pages: DRF's cursor pagination over HISTORY_ORDER, strict about its parameters
+(each page one query, planned for its own user on PostgreSQL: HistoryPageQuerySet)."""
 import re
 
-from django.db import connections, transaction
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
@@ -25,12 +23,10 @@ class HistoryPagination(CursorPagination):
     page_size_query_param = "page_size"
 
     def paginate_queryset(self, queryset, request, view=None):
-        """Return the page's jobs: one query, planned for the caller (`planned_for_its_values`); a bad parameter is
-        refused before the database is asked anything."""
+        """Return the page's jobs (one query); a bad parameter is refused before the database is asked anything."""
         self.get_page_size(request)
         self.decode_cursor(request)
-        with planned_for_its_values(queryset.db):
-            return super().paginate_queryset(queryset, request, view)
+        return super().paginate_queryset(queryset, request, view)
 
     def get_page_size(self, request):
         """Return `?page_size=` (1 to 200), the default when it is absent; anything else is a 400 naming it."""
@@ -78,26 +74,6 @@ class HistoryPagination(CursorPagination):
         paginated = super().get_paginated_response_schema(schema)
         paginated["required"] = ["next", "previous", "results"]
         return paginated
-
-
-@contextlib.contextmanager
-def planned_for_its_values(using):
-    """On PostgreSQL, plan the statements run inside for the values they are given (`plan_cache_mode`).
-
-    The service's connections plan a statement once for every value (DATABASE_PLAN_CACHE_MODE): right for the poll,
-    whose one plan reads one user's recent rows. A history page planned for an average user reads a long history
-    whole to sort it (226 ms for 100,000 jobs), where the plan for the caller walks the index (created_by,
-    updated_at DESC) and stops after the page (0.8 ms; docs/performance.md, "Job history").
-    """
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        yield
-        return
-    # SET LOCAL: the setting ends with the transaction, whatever happens in it, on the server that ran it (a pooler
-    # in transaction mode keeps the three statements on one backend); the polls that reuse the connection keep theirs.
-    with transaction.atomic(using=using), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        yield
 
 
 def position_in_utc(text):

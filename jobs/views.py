@@ -144,6 +144,8 @@ class ActiveJobListView(ListAPIView):
 class JobHistoryListView(ListAPIView):
     """The signed-in user's finished jobs, newest first, in cursor pages."""
 
+    # As the active list: in local mode the user's row is checked in the page's own statement.
+    authentication_classes = [page_authentication, SessionAuthentication]
     serializer_class = JobSerializer
     filter_backends = [JobFilterBackend]
     filterset_class = HistoryFilter

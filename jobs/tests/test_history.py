@@ -217,11 +217,19 @@ def test_a_page_is_one_query_whatever_the_history_holds(external_issuer, make_da
         second = client.get(first.json()["next"])
 
     assert (len(ids(first)), len(ids(second)), second.json()["next"]) == (100, 20, None)
-    # On PostgreSQL the query is planned for this user's own rows, in a transaction of its own (jobs/pagination.py).
-    expected = ["SET LOCAL plan_cache_mode = force_custom_plan", "SELECT"] if connection.vendor == "postgresql" else [
-        "SELECT"
-    ]
-    assert [statements(first_page), statements(second_page)] == [expected, expected]
+    # No transaction and no SET around it: on PostgreSQL the statement carries its values, planned for them.
+    assert [statements(first_page), statements(second_page)] == [["SELECT"], ["SELECT"]]
+
+
+def test_a_local_tokens_user_is_checked_in_the_pages_statement_on_postgresql(auth_client, user, make_dataset):
+    make_dataset(created_by=user.pk, status="inactive", updated_at=ago(minutes=1))
+
+    with CaptureQueriesContext(connections[router.db_for_read(Dataset)]) as captured:
+        response = auth_client.get(URL)
+
+    # The user's row (is the account still active?) and the page: one statement (run_joined), or two elsewhere.
+    expected = ["SELECT"] if connection.vendor == "postgresql" else ["SELECT", "SELECT"]
+    assert (len(ids(response)), statements(captured)) == (1, expected)
 
 
 def statements(captured):
@@ -233,7 +241,7 @@ def statements(captured):
 def test_a_forged_cursor_is_refused_before_the_database_is_asked(
     auth_client, history, django_assert_num_queries
 ):
-    with django_assert_num_queries(1):  # the token's user, in local mode
+    with django_assert_num_queries(0):  # the token's user is read with the page, which a refused cursor never asks
         refused = auth_client.get(URL, {"cursor": forged(b"p=abc")})
 
     assert refused.status_code == 400
