@@ -11,7 +11,9 @@ for BENCH_HOLD seconds; (2) every tab holds a stream for BENCH_HOLD seconds, wit
 LISTEN/NOTIFY (the trigger installed on the bench database for the run, removed after). During (2) and (3) it
 updates one running import of 20 tabs and times the event that shows it. Streams are measured once every tab has
 its first answer (`all_open_in_s`); each mode ends as a deploy does, with SIGTERM while every tab is still open
-(`sigterm_exit_s`, and `retry_hint_at_stop`: the streams that got their `retry:` hint). Prints one line per mode;
+(`sigterm_exit_s`, and `retry_hint_at_stop`: the streams that got their `retry:` hint). Before the tabs open, a few
+polls let both workers learn the import speed (`speed_learning_failed` counts the learnings that failed: fixed
+progress, which moves no running import's answer, would make a stream mode look cheaper). Prints one line per mode;
 the server's memory is sampled every 15 s of the hold (`rss_every_15s_mb`), with the longest silence of any stream
 (heartbeats every 15 s) and the streams the server ended on its own (`dropped`). The open-files limits of this
 client and of the server it starts are raised to the hard limit by the script itself.
@@ -127,6 +129,23 @@ async def request(port, path, token):
     return reader, writer
 
 
+async def warm_up(port, token, polls=16):
+    """Poll a few times on connections of their own, so that both workers start learning the import speed, and give
+    them time to learn it before the tabs open: a learning that coincides with 2,000 openings times out, and the
+    run would measure fixed progress (no running import's answer changing) instead of the steady state."""
+    for _ in range(polls):
+        reader, writer = await request(port, "/api/v2/jobs/active", token)
+        await reader.readline()
+        writer.close()
+    await asyncio.sleep(3)
+
+
+def learning_failures():
+    """Return how often the server's workers failed to learn the import speed (each means fixed progress meanwhile)."""
+    log = ROOT / "bench-results" / "streams-server.log"
+    return log.read_text().count("Learning the import speed failed")
+
+
 async def poll_forever(port, token, stop):
     await asyncio.sleep(random.uniform(0, 10))  # tabs were opened at different moments
     reader, writer = await request(port, "/api/v2/jobs/active", token)
@@ -176,6 +195,7 @@ async def stream_forever(port, user, token, stop, watched, seen, opened, health)
 async def measure(mode, url, port, tabs, hold, server, idle):
     stop, watched, seen, opened = asyncio.Event(), {}, {}, set()
     health = {"dropped": 0, "longest_silence": 0.0, "measuring": False, "stopping": False, "hinted_at_stop": 0}
+    await warm_up(port, tabs[0][1])
     started = time.monotonic()
     if mode == "polling":
         tasks = [asyncio.create_task(poll_forever(port, token, stop)) for _, token in tabs]
@@ -231,6 +251,7 @@ async def measure(mode, url, port, tabs, hold, server, idle):
         line += (f" longest_silence_s={health['longest_silence']:.1f} dropped={health['dropped']}"
                  f" retry_hint_at_stop={health['hinted_at_stop']}/{len(tabs)}")
     line += f" sigterm_exit_s={'killed' if exit_seconds is None else f'{exit_seconds:.1f}'}"
+    line += f" speed_learning_failed={learning_failures()}"
     if latencies:
         line += (f" change_to_client_p50_ms={statistics.median(latencies) * 1000:.0f}"
                  f" p99_ms={latencies[-1] * 1000:.0f} changes_seen={len(latencies)}/{len(changed)}")

@@ -23,10 +23,17 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Learned:
-    """An import speed (None: too little history, or never learned) and when this process learned it."""
+    """An import speed (None: too little history, or never learned), when this process learned it, and whether that
+    learning failed (the speed is then the one before)."""
 
     speed: object
     at: float
+    failed: bool = False
+
+
+# A learning that failed (most often a statement timeout while a busy server starts) is tried again this soon, not
+# JOBS_PROGRESS_CACHE later: until it succeeds, progress is fixed.
+RETRY_AFTER_FAILURE = 30.0
 
 
 _learned = {}
@@ -52,7 +59,10 @@ def learned_import_speed(using="default"):
 
 def _due(learned):
     """Tell whether a speed (a Learned, or None) is to be learned again."""
-    return learned is None or time.monotonic() - learned.at >= jobs_settings.JOBS_PROGRESS_CACHE.total_seconds()
+    if learned is None:
+        return True
+    lasts = jobs_settings.JOBS_PROGRESS_CACHE.total_seconds()
+    return time.monotonic() - learned.at >= (min(lasts, RETRY_AFTER_FAILURE) if learned.failed else lasts)
 
 
 def learned_so_far(using="default"):
@@ -64,15 +74,16 @@ def learned_so_far(using="default"):
 def refresh_import_speed(using="default"):
     """Learn the import speed from `using` now and keep it; if that fails, keep the last one. Return it."""
     key = _key(using)
+    failed = False
     try:
         speed = apps.get_model("jobs", "Dataset").objects.using(using).import_speed()
     except Exception as exc:
-        # A database error (a timeout) or any other: progress stays as it was, and the next refresh tries again.
+        # A database error (a timeout) or any other: progress stays as it was, and a refresh tries again soon.
         log = logger.warning if isinstance(exc, DatabaseError) else logger.exception
         log("Learning the import speed failed; progress stays as it was.", exc_info=True)
         previous = _learned.get(key)
-        speed = None if previous is None else previous.speed
-    _learned[key] = Learned(speed, time.monotonic())
+        speed, failed = None if previous is None else previous.speed, True
+    _learned[key] = Learned(speed, time.monotonic(), failed)
     with _lock:
         _refreshing.discard(key)
     return speed

@@ -115,3 +115,27 @@ def test_a_refresh_that_fails_unexpectedly_keeps_the_last_speed_and_does_not_sto
 
     assert (speeds, len(failures)) == ([None, None], 2)
     assert caplog.text.count("Learning the import speed failed; progress stays as it was.") == 2
+
+
+def test_a_failed_learning_is_tried_again_within_half_a_minute_not_after_the_cache(db, monkeypatch, settings, caplog):
+    settings.JOBS_PROGRESS_CACHE = datetime.timedelta(minutes=10)
+    monkeypatch.setattr(import_speed, "run_in_background", lambda learn, using: learn(using))
+    clock = [1000.0]
+    monkeypatch.setattr(import_speed.time, "monotonic", lambda: clock[0])
+    outcomes = iter([RuntimeError("a statement timeout"), 7.5])
+
+    def learns(queryset):
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(DatasetQuerySet, "import_speed", learns)
+
+    speeds = [import_speed.learned_import_speed()]
+    for seconds in (29, 31, 300):
+        clock[0] = 1000.0 + seconds
+        speeds.append(import_speed.learned_import_speed())
+
+    # Failed at 0 s; not due at 29 s; learned at 31 s; that speed then lasts JOBS_PROGRESS_CACHE.
+    assert speeds == [None, None, 7.5, 7.5]
