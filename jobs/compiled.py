@@ -168,11 +168,28 @@ class CompiledQuerySet:
         params = self.bind(user_id, now, connection, values)
         return self.instances(fetch_checked(connection, self.sql, params, planned_for_values=planned_for_values))
 
-    def instances(self, rows):
-        """Return the model instances, with their annotations, of rows this SQL returned."""
-        if self.converters:
-            rows = self.compiler.apply_converters(rows, self.converters)
+    def rows(self, user_id, now=None, values=None):
+        """Run the SQL as `run` does and return its rows as plain values, converted as the QuerySet converts them,
+        for a caller that compares rows before it makes instances of them (`instances(rows, converted=True)`) and
+        that checks the connection itself (`run_checked`)."""
+        connection = connections[self.using]
+        return self.converted(_fetch(connection, self.sql, self.bind(user_id, now, connection, values)))
+
+    def converted(self, rows):
+        """Return rows this SQL returned with the QuerySet's converters applied (the database's values as fields)."""
+        if not self.converters:
+            return rows
+        return [tuple(row) for row in self.compiler.apply_converters(rows, self.converters)]
+
+    def instances(self, rows, *, converted=False):
+        """Return the model instances, with their annotations, of rows this SQL returned (`converted` already)."""
+        rows = rows if converted else self.converted(rows)
         return model_instances(self.model, self.using, rows, self.init_list, self.model_fields, self.annotations)
+
+    @property
+    def owner_position(self):
+        """Return the position of the rows' `created_by` (a query of several users' jobs tells them apart by it)."""
+        return self.model_fields.start + self.init_list.index("created_by")
 
 
 def model_instances(model, using, rows, attnames, columns, annotations):

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from . import conf, progress
 from .aggregates import Median, Seconds
-from .compiled import NOW, Parameter, ParameterUser, compiled, compiled_for_clients, run_joined, shifted
+from .compiled import NOW, USER, Parameter, ParameterUser, compiled, compiled_for_clients, run_joined, shifted
 from .conf import jobs_settings
 from .import_speed import JobIterable, learned_import_speed, share_import_speed
 
@@ -462,6 +462,13 @@ class DatasetManager(models.Manager.from_queryset(DatasetQuerySet)):
         page = {"user": user, "now": now, "job_statuses": (), "job_types": (), "values": {}, "ordering": HISTORY_ORDER,
                 "position": (None, None), "limits": (0, None)}
         return HistoryPageQuerySet(model=self.model, using=self._db, page=page)
+
+
+def jobs_for_owners_queryset(using, owners, job_statuses, job_types, rules_key):
+    """Return the QuerySet of the pages of `owners` users (`jobs_for_owners`) with NOW and a parameter for each user
+    (USER, then "owner_1" ...), to be compiled once per count of users and filter shape: the stream's read."""
+    users = [USER, *(Parameter(f"owner_{number}", models.UUIDField()) for number in range(1, owners))]
+    return Dataset.objects.using(using).jobs_for_owners(users, now=NOW, job_statuses=job_statuses, job_types=job_types)
 
 
 def jobs_page_queryset(using, job_statuses, job_types, rules_key):

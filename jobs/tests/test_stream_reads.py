@@ -23,9 +23,9 @@ from .test_stream import hub, open_stream, polled, real_ago  # noqa: F401  (hub:
 
 pytestmark = pytest.mark.django_db
 
-PAGE_COLUMNS = 'SELECT "id", "name", "original_filename", "file_size", "status", "error_message", "created_by", ' \
-    '"created_at", "updated_at", "job_status", "job_stalled", "job_type", "finished_at", "job_elapsed", ' \
-    '"listed_total", "running_total", "owner_rank"'
+# The pages' read (`jobs_for_owners`, compiled): the job columns as Django's window filter names them, then the rules.
+PAGE_COLUMNS = 'SELECT "col1", "col2", "col3", "col4", "col5", "col6", "col7", "col8", "col9", "job_status", ' \
+    '"job_stalled", "job_type", "finished_at", "job_elapsed", "listed_total", "running_total", "owner_rank"'
 STATUSES = ["new", "inactive", "error", "archived"]
 # Moments in minutes before NOW: running, finished within and beyond JOBS_RETENTION, stalled, about to stall or age.
 minutes = st.integers(min_value=0, max_value=150)
@@ -99,6 +99,25 @@ def test_a_read_between_full_reads_equals_the_full_read_at_the_same_moment(three
 def selects(captured):
     """The statements a read sent, but the savepoint that the test's transaction wraps it in."""
     return [query["sql"].split(" FROM ")[0] for query in captured if query["sql"].startswith("SELECT")]
+
+
+def test_a_read_of_more_users_than_one_query_holds_is_split_and_padded(monkeypatch, make_dataset):
+    monkeypatch.setattr(stream.pages, "USERS_PER_QUERY", 4)
+    users = [baker.make(get_user_model(), username=f"user{i}") for i in range(5)]
+    for minutes, user in enumerate(users, 1):
+        make_dataset(created_by=user.pk, status="new", updated_at=NOW - datetime.timedelta(minutes=minutes))
+    listings = [stream.Listing(user.pk) for user in users]
+
+    with time_machine.travel(NOW, tick=False):
+        with CaptureQueriesContext(connections[router.db_for_read(Dataset)]) as captured:
+            pages = stream.tagged_pages(listings)
+        statements = selects(captured)  # before the polls, whose requests reset the connection's log
+        listed = {stream.Listing(user.pk): polled(user)[1] for user in users}
+
+    # Four users (USER, owner_1 ... owner_3), then one (padded to itself): two statements, each page the list's.
+    assert (statements, {listing: page.etag for listing, page in pages.items()}) == (
+        [PAGE_COLUMNS, PAGE_COLUMNS], listed
+    )
 
 
 def test_a_read_between_full_reads_reads_only_what_can_have_changed(three_users, make_dataset, change_dataset):
