@@ -45,14 +45,16 @@ def check_jobs_settings(app_configs=None, **kwargs):
         for name, declared in SETTINGS.items()
         if (problem := declared.problem(getattr(jobs_settings, name))) is not None
     ]
-    unknown = sorted(set(conf.status_map().values()) - set(JobStatus.values))
+    # A value of the wrong kind has its error above; the checks below read the values' content.
+    flagged = {error.msg.split()[0] for error in errors}
+    unknown = [] if "JOBS_STATUS_MAP" in flagged else sorted(set(conf.status_map().values()) - set(JobStatus.values))
     if unknown:
         errors.append(checks.Error(
             f"JOBS_STATUS_MAP maps to unknown job statuses: {', '.join(unknown)}.",
             hint=f"Job statuses are {', '.join(JobStatus.values)}.", id="jobs.E001",
         ))
     channel = jobs_settings.JOBS_STREAM_NOTIFY_CHANNEL
-    if channel and (problem := channel_problem(channel)) is not None:
+    if channel and "JOBS_STREAM_NOTIFY_CHANNEL" not in flagged and (problem := channel_problem(channel)) is not None:
         errors.append(checks.Error(f"JOBS_STREAM_NOTIFY_CHANNEL: {problem}", id="jobs.E004"))
     return errors
 

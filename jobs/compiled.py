@@ -222,7 +222,8 @@ def run_joined(driver, joined, user_id, now=None, values=None, *, planned_for_va
     return driver.instances([row[:width] for row in rows[:1]]), joined.instances(joined_rows)
 
 
-@functools.lru_cache(maxsize=64)
+# As many as the two compile caches hold between them: a history page's (a client's shape) must not push out a poll's.
+@functools.lru_cache(maxsize=768)
 def joined_sql(driver, joined):
     """Return the one statement of `driver` with `joined` joined to its row LATERAL."""
     if driver.width is None or joined.width is None:
@@ -242,7 +243,9 @@ def fetch_checked(connection, sql, params, *, planned_for_values=False):
     transaction and three more.
     """
     if planned_for_values and connection.vendor == "postgresql":
-        sql, params = connection.ops.compose_sql(sql, params), None
+        # Composed inside the read: composing opens a cursor, which before `run_checked` would cost Django's
+        # `SELECT 1` health check of a reused connection.
+        return run_checked(connection, lambda: _fetch(connection, connection.ops.compose_sql(sql, params), None))
     return run_checked(connection, lambda: _fetch(connection, sql, params))
 
 

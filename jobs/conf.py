@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 
 from databiz.env import (
+    RATE,
     env_choice,
     env_duration,
     env_int,
@@ -35,6 +36,8 @@ class Setting:
     minimum: object = None
     maximum: object = None
     choices: tuple = ()
+    # What a text must match in full (a compiled pattern), as its reader checks it.
+    pattern: object = None
 
     def from_environment(self, name):
         """Return the environment variable `name`, read and checked; None when it is unset (the default applies)."""
@@ -48,6 +51,10 @@ class Setting:
         """Return what is wrong with `value` (set in Python), or None when the setting accepts it."""
         if not isinstance(value, type(self.default)) or isinstance(value, bool) != isinstance(self.default, bool):
             return f"must be of type {type(self.default).__name__}, not {value!r}"
+        if isinstance(value, dict) and not all(isinstance(item, str) for pair in value.items() for item in pair):
+            return f"must map strings to strings, not {value!r}"
+        if self.pattern is not None and not self.pattern.fullmatch(value):
+            return f"must match {self.pattern.pattern}, not {value!r}"
         if self.choices and value not in self.choices:
             return f"must be one of {', '.join(self.choices)}, not {value!r}"
         if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
@@ -68,7 +75,7 @@ SETTINGS = {
     "JOBS_POLL_INTERVAL": Setting(timedelta(seconds=10), env_duration, SECOND, DAY),
     "JOBS_IDLE_POLL_INTERVAL": Setting(timedelta(seconds=30), env_duration, SECOND, DAY),
     # Polls one user may make (all their tabs together); several tabs every 10 s stay far below it.
-    "JOBS_THROTTLE_RATE": Setting("120/min", env_rate),
+    "JOBS_THROTTLE_RATE": Setting("120/min", env_rate, pattern=RATE),
     # "estimate": progress from file size and the learned import speed; "fixed": 50 running, 100 done, 0 failed.
     "JOBS_PROGRESS": Setting("estimate", env_choice, choices=("estimate", "fixed")),
     # Completed imports updated within this window teach the estimator how fast imports run.

@@ -9,7 +9,7 @@ import functools
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.db import DatabaseError, connections
@@ -23,16 +23,18 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Learned:
-    """An import speed (None: too little history, or never learned), when this process learned it, and whether that
-    learning failed (the speed is then the one before)."""
+    """An import speed (None: too little history, or never learned), when this process learned it, and how many
+    learnings in a row failed since (the speed is then the last one learned). Equal when their speeds are: what a
+    page is made of (jobs/stream/pages.py) does not change with a failed or repeated learning."""
 
     speed: object
-    at: float
-    failed: bool = False
+    at: float = field(compare=False)
+    failures: int = field(default=0, compare=False)
 
 
-# A learning that failed (most often a statement timeout while a busy server starts) is tried again this soon, not
-# JOBS_PROGRESS_CACHE later: until it succeeds, progress is fixed.
+# A learning that failed (most often a statement timeout while a busy server starts) is tried again this soon, then
+# twice as late after each failure in a row, up to JOBS_PROGRESS_CACHE: progress is fixed until one succeeds, and a
+# learning that cannot succeed costs the database one timeout per process every JOBS_PROGRESS_CACHE at most.
 RETRY_AFTER_FAILURE = 30.0
 
 
@@ -62,7 +64,9 @@ def _due(learned):
     if learned is None:
         return True
     lasts = jobs_settings.JOBS_PROGRESS_CACHE.total_seconds()
-    return time.monotonic() - learned.at >= (min(lasts, RETRY_AFTER_FAILURE) if learned.failed else lasts)
+    if learned.failures:
+        lasts = min(lasts, RETRY_AFTER_FAILURE * 2 ** (learned.failures - 1))
+    return time.monotonic() - learned.at >= lasts
 
 
 def learned_so_far(using="default"):
@@ -74,7 +78,7 @@ def learned_so_far(using="default"):
 def refresh_import_speed(using="default"):
     """Learn the import speed from `using` now and keep it; if that fails, keep the last one. Return it."""
     key = _key(using)
-    failed = False
+    failures = 0
     try:
         speed = apps.get_model("jobs", "Dataset").objects.using(using).import_speed()
     except Exception as exc:
@@ -82,8 +86,8 @@ def refresh_import_speed(using="default"):
         log = logger.warning if isinstance(exc, DatabaseError) else logger.exception
         log("Learning the import speed failed; progress stays as it was.", exc_info=True)
         previous = _learned.get(key)
-        speed, failed = None if previous is None else previous.speed, True
-    _learned[key] = Learned(speed, time.monotonic(), failed)
+        speed, failures = (None, 1) if previous is None else (previous.speed, previous.failures + 1)
+    _learned[key] = Learned(speed, time.monotonic(), failures)
     with _lock:
         _refreshing.discard(key)
     return speed

@@ -74,17 +74,17 @@ def tagged_pages(listings, *, now=None, previous=None):
         shapes[listing.job_statuses, listing.job_types].append(listing.user_id)
     pages = {}
     for (job_statuses, job_types), user_ids in shapes.items():
-        by_owner = defaultdict(list)
         for start in range(0, len(user_ids), USERS_PER_QUERY):
-            sql = owner_rows(user_ids[start:start + USERS_PER_QUERY], job_statuses, job_types, now, using, by_owner)
-        for user_id in user_ids:
-            listing, rows = Listing(user_id, job_statuses, job_types), by_owner[user_id]
-            before = previous.get(listing)
-            if before is not None and before.rows == rows and before.inputs == inputs:
-                pages[listing] = before
-                continue
-            jobs = list(share_import_speed(sql.instances(rows, converted=True), using))
-            pages[listing] = TaggedPage(tagged_answer(JobSerializer, jobs)[0], jobs, rows, inputs)
+            owners, by_owner = user_ids[start:start + USERS_PER_QUERY], defaultdict(list)
+            sql = owner_rows(owners, job_statuses, job_types, now, using, by_owner)
+            for user_id in owners:
+                listing, rows = Listing(user_id, job_statuses, job_types), by_owner[user_id]
+                before = previous.get(listing)
+                if before is not None and before.rows == rows and before.inputs == inputs:
+                    pages[listing] = before
+                    continue
+                jobs = list(share_import_speed(sql.instances(rows, converted=True), using))
+                pages[listing] = TaggedPage(tagged_answer(JobSerializer, jobs)[0], jobs, rows, inputs)
     return pages
 
 

@@ -82,6 +82,11 @@ def test_every_default_is_a_value_its_setting_accepts():
         ("JOBS_STALL_AFTER", 3600, "JOBS_STALL_AFTER must be of type timedelta, not 3600."),
         ("JOBS_MAX_RESULTS", True, "JOBS_MAX_RESULTS must be of type int, not True."),
         ("JOBS_PROGRESS", "guess", "JOBS_PROGRESS must be one of estimate, fixed, not 'guess'."),
+        ("JOBS_THROTTLE_RATE", "100/month", "JOBS_THROTTLE_RATE must match "
+         "([1-9][0-9]*)/(s|sec|second|m|min|minute|h|hour|d|day), not '100/month'."),
+        ("JOBS_STATUS_MAP", ["new"], "JOBS_STATUS_MAP must be of type dict, not ['new']."),
+        ("JOBS_STATUS_MAP", {"new": 1}, "JOBS_STATUS_MAP must map strings to strings, not {'new': 1}."),
+        ("JOBS_STREAM_NOTIFY_CHANNEL", 5, "JOBS_STREAM_NOTIFY_CHANNEL must be of type str, not 5."),
     ],
 )
 def test_a_setting_outside_what_it_accepts_is_a_check_error(settings, name, value, message):
@@ -112,3 +117,9 @@ def test_an_environment_value_outside_the_declared_range_stops_start_up(monkeypa
 
     with pytest.raises(Exception, match=r"JOBS_STREAM_TICK='0.01' is not valid: .* from 0.1 s to 1 hour"):
         conf.from_environment("JOBS_STREAM_TICK")
+
+
+def test_every_jobs_setting_is_read_from_the_environment_by_the_settings_module():
+    import databiz.settings
+
+    assert {name for name in SETTINGS if not hasattr(databiz.settings, name)} == set()

@@ -238,6 +238,18 @@ def statements(captured):
             if "SAVEPOINT" not in query["sql"]]
 
 
+def test_a_deactivated_user_with_a_valid_token_is_refused_even_holding_the_pages_etag(auth_client, user, history):
+    etag = auth_client.get(URL)["ETag"]
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+
+    refused = [auth_client.get(URL), auth_client.get(URL, HTTP_IF_NONE_MATCH=etag)]
+
+    # Checked in the page's own statement, before an ETag is made: never a 304 for the deactivated.
+    assert [(response.status_code, response.json()) for response in refused] == [
+        (401, {"detail": "User is inactive"}), (401, {"detail": "User is inactive"})
+    ]
+
+
 def test_a_forged_cursor_is_refused_before_the_database_is_asked(
     auth_client, history, django_assert_num_queries
 ):

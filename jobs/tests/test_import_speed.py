@@ -117,14 +117,15 @@ def test_a_refresh_that_fails_unexpectedly_keeps_the_last_speed_and_does_not_sto
     assert caplog.text.count("Learning the import speed failed; progress stays as it was.") == 2
 
 
-def test_a_failed_learning_is_tried_again_within_half_a_minute_not_after_the_cache(db, monkeypatch, settings, caplog):
+def test_a_failed_learning_is_tried_again_within_half_a_minute_then_later_each_time(db, monkeypatch, settings):
     settings.JOBS_PROGRESS_CACHE = datetime.timedelta(minutes=10)
     monkeypatch.setattr(import_speed, "run_in_background", lambda learn, using: learn(using))
-    clock = [1000.0]
+    clock, attempts = [1000.0], []
     monkeypatch.setattr(import_speed.time, "monotonic", lambda: clock[0])
-    outcomes = iter([RuntimeError("a statement timeout"), 7.5])
+    outcomes = iter([RuntimeError("a statement timeout"), RuntimeError("again"), 7.5])
 
     def learns(queryset):
+        attempts.append(clock[0] - 1000.0)
         outcome = next(outcomes)
         if isinstance(outcome, Exception):
             raise outcome
@@ -132,10 +133,10 @@ def test_a_failed_learning_is_tried_again_within_half_a_minute_not_after_the_cac
 
     monkeypatch.setattr(DatasetQuerySet, "import_speed", learns)
 
-    speeds = [import_speed.learned_import_speed()]
-    for seconds in (29, 31, 300):
+    speeds = []
+    for seconds in (0, 29, 31, 90, 92, 300, 690):
         clock[0] = 1000.0 + seconds
         speeds.append(import_speed.learned_import_speed())
 
-    # Failed at 0 s; not due at 29 s; learned at 31 s; that speed then lasts JOBS_PROGRESS_CACHE.
-    assert speeds == [None, None, 7.5, 7.5]
+    # Failed at 0 s, so due again at 30 s; failed at 31 s, so due 60 s later; learned at 92 s, kept for 10 minutes.
+    assert (attempts, speeds) == ([0, 31, 92], [None, None, None, None, 7.5, 7.5, 7.5])

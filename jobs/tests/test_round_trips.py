@@ -161,6 +161,23 @@ def test_a_poll_is_one_statement_and_one_transaction_on_the_server_in_each_mode(
     assert "SELECT 1" not in log
 
 
+def test_a_history_page_is_one_statement_and_one_transaction_on_the_server_in_each_mode(poller, rows, server_count):
+    client, user_id = poller
+    rows(user_id, status="inactive")
+    rows(user_id, status="error")
+    poll(client)
+
+    def history_page():
+        close_old_connections()
+        assert client.get("/api/v2/jobs/history").status_code == 200
+
+    (statements, transactions), log = server_count.per_run(history_page, 20)
+
+    # Its values written into the statement (planned for them), the local user checked in it: nothing around it.
+    assert (statements, transactions) == (20, 20), log[:4]
+    assert "SELECT 1" not in log
+
+
 def test_a_connection_killed_between_polls_is_replaced_silently_in_each_mode(poller, rows):
     client, user_id = poller
     rows(user_id, status="new")

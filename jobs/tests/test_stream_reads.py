@@ -103,7 +103,7 @@ def selects(captured):
 
 def test_a_read_of_more_users_than_one_query_holds_is_split_and_padded(monkeypatch, make_dataset):
     monkeypatch.setattr(stream.pages, "USERS_PER_QUERY", 4)
-    users = [baker.make(get_user_model(), username=f"user{i}") for i in range(5)]
+    users = [baker.make(get_user_model(), username=f"user{i}") for i in range(7)]
     for minutes, user in enumerate(users, 1):
         make_dataset(created_by=user.pk, status="new", updated_at=NOW - datetime.timedelta(minutes=minutes))
     listings = [stream.Listing(user.pk) for user in users]
@@ -114,7 +114,7 @@ def test_a_read_of_more_users_than_one_query_holds_is_split_and_padded(monkeypat
         statements = selects(captured)  # before the polls, whose requests reset the connection's log
         listed = {stream.Listing(user.pk): polled(user)[1] for user in users}
 
-    # Four users (USER, owner_1 ... owner_3), then one (padded to itself): two statements, each page the list's.
+    # Four users (USER, owner_1 ... owner_3), then three padded to four: two statements, each page the list's.
     assert (statements, {listing: page.etag for listing, page in pages.items()}) == (
         [PAGE_COLUMNS, PAGE_COLUMNS], listed
     )
