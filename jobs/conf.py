@@ -89,6 +89,10 @@ SETTINGS = {
     # The stream (GET /api/v2/jobs/stream): how often each process reads the open streams' answers that can have
     # changed (one query), and every how often all of them (the safety net for changes `updated_at` does not show).
     "JOBS_STREAM_TICK": Setting(timedelta(seconds=2), env_duration, TENTH, HOUR),
+    # While the trigger's notifications are listened to, they bring every change as it is committed, and the tick
+    # only carries what time alone moves (a running import's progress and remaining time, a stall, a job ageing
+    # out): this often. Most of an open stream's CPU is that refresh of running imports (docs/performance.md).
+    "JOBS_STREAM_NOTIFIED_TICK": Setting(timedelta(seconds=5), env_duration, TENTH, HOUR),
     "JOBS_STREAM_FULL_READ": Setting(timedelta(seconds=30), env_duration, TENTH, DAY),
     # The heartbeat comment's interval, and the reconnection delay the stream suggests.
     "JOBS_STREAM_HEARTBEAT": Setting(timedelta(seconds=15), env_duration, SECOND, HOUR),

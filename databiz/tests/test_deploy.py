@@ -365,7 +365,9 @@ def instant_asgi(topology):
     with JOBS_STREAM_NOTIFY_CHANNEL and a 30 s tick in its own env.asgi; both undone afterwards."""
     psql(PRIMARY, manage(topology, "jobs_notify_sql", "--channel", NOTIFY_CHANNEL))
     own_env = Path(topology.state, "env.asgi")
-    own_env.write_text(f"JOBS_STREAM_NOTIFY_CHANNEL={NOTIFY_CHANNEL}\nJOBS_STREAM_TICK=30\n")
+    own_env.write_text(
+        f"JOBS_STREAM_NOTIFY_CHANNEL={NOTIFY_CHANNEL}\nJOBS_STREAM_TICK=30\nJOBS_STREAM_NOTIFIED_TICK=30\n"
+    )
     try:
         deploy_local(topology.state, "restart", "asgi")
         yield

@@ -153,9 +153,9 @@ class StreamHub:
                 deliver(queue, COME_BACK_LATER, drop_behind=True)
 
     async def run(self):
-        """Refresh while any stream is open: every JOBS_STREAM_TICK what can have changed (`reads`), and at once the
-        users that notifications (JOBS_STREAM_NOTIFY_CHANNEL) and new streams name, each on a database thread of its
-        own."""
+        """Refresh while any stream is open: every tick (`tick_period`) what can have changed (`reads`), and at once
+        the users that notifications (JOBS_STREAM_NOTIFY_CHANNEL) and new streams name, each on a database thread of
+        its own."""
         loop = asyncio.get_running_loop()
         helpers = [loop.create_task(self.refresh_named())]
         if jobs_settings.JOBS_STREAM_NOTIFY_CHANNEL:
@@ -163,10 +163,17 @@ class StreamHub:
         try:
             while self.streams:
                 await self.tick_and_go_on()
-                await asyncio.sleep(jobs_settings.JOBS_STREAM_TICK.total_seconds())
+                await asyncio.sleep(self.tick_period())
         finally:
             for helper in helpers:
                 helper.cancel()
+
+    def tick_period(self):
+        """Return the seconds to the next scheduled tick: JOBS_STREAM_TICK, or JOBS_STREAM_NOTIFIED_TICK while
+        notifications are listened to (they bring the changes; the tick then only carries what time moves)."""
+        if self.listening.is_set():
+            return jobs_settings.JOBS_STREAM_NOTIFIED_TICK.total_seconds()
+        return jobs_settings.JOBS_STREAM_TICK.total_seconds()
 
     async def refresh_named(self):
         """Refresh the users that notifications and new streams name, as soon as they are named."""

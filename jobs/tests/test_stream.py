@@ -534,11 +534,24 @@ def notifying_datasets(transactional_db, settings, user):
         cursor.execute("DELETE FROM datasets WHERE created_by = %s", [user.pk])
 
 
+def test_the_tick_slows_to_the_notified_tick_while_notifications_are_listened_to(settings, hub):
+    settings.JOBS_STREAM_TICK = datetime.timedelta(seconds=2)
+    settings.JOBS_STREAM_NOTIFIED_TICK = datetime.timedelta(seconds=5)
+
+    periods = [hub.tick_period()]
+    hub.listening.set()
+    periods.append(hub.tick_period())
+    hub.listening.clear()  # LISTEN lost: the changes are found by the tick again
+    periods.append(hub.tick_period())
+
+    assert periods == [2.0, 5.0, 2.0]
+
+
 @pytest.mark.postgresql
 def test_a_notified_change_reaches_the_stream_at_once_without_waiting_for_the_tick(
     notifying_datasets, user, make_dataset, change_dataset, settings, hub
 ):
-    settings.JOBS_STREAM_TICK = datetime.timedelta(seconds=30)
+    settings.JOBS_STREAM_TICK = settings.JOBS_STREAM_NOTIFIED_TICK = datetime.timedelta(seconds=30)
     dataset = make_dataset(created_by=user.pk, status="new", updated_at=real_ago(minutes=1))
 
     async def scenario():
