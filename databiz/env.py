@@ -15,6 +15,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.dateparse import parse_duration
 
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+# The units the ranges of duration settings are written in.
+SECOND, MINUTE, HOUR, DAY = timedelta(seconds=1), timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
+YEAR = 365 * DAY
 
 
 def _raw(name):

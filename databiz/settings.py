@@ -6,6 +6,10 @@ from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from databiz.env import (
+    DAY,
+    MINUTE,
+    SECOND,
+    YEAR,
     env_bool,
     env_choice,
     env_database_url,
@@ -22,9 +26,6 @@ from databiz.env import (
 from jobs.conf import from_environment as jobs_from_environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# The units the bounds of duration settings are written in.
-SECOND, MINUTE, HOUR, DAY = timedelta(seconds=1), timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
-YEAR = 365 * DAY
 
 
 # SECURITY

@@ -11,7 +11,12 @@ from datetime import timedelta
 from django.conf import settings
 
 from databiz.env import (
+    DAY,
+    HOUR,
+    MINUTE,
     RATE,
+    SECOND,
+    YEAR,
     env_choice,
     env_duration,
     env_int,
@@ -21,9 +26,7 @@ from databiz.env import (
     range_words,
 )
 
-# The units the ranges of duration settings are written in.
-SECOND, MINUTE, HOUR, DAY = timedelta(seconds=1), timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
-YEAR = 365 * DAY
+# A tenth of a second: the shortest tick and reconnection delay.
 TENTH = timedelta(milliseconds=100)
 
 
