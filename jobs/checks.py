@@ -40,21 +40,20 @@ def check_jobs_settings(app_configs=None, **kwargs):
     """Report JOBS_* settings the rules cannot work with: a value outside what jobs/conf.py declares the setting
     accepts (set in Python; the environment's are checked as they are read), a status map to unknown job statuses,
     a notification channel outside the trigger's rule."""
-    errors = [
-        checks.Error(f"{name} {problem}.", id="jobs.E002")
-        for name, declared in SETTINGS.items()
+    refused = {
+        name: problem for name, declared in SETTINGS.items()
         if (problem := declared.problem(getattr(jobs_settings, name))) is not None
-    ]
-    # A value of the wrong kind has its error above; the checks below read the values' content.
-    flagged = {error.msg.split()[0] for error in errors}
-    unknown = [] if "JOBS_STATUS_MAP" in flagged else sorted(set(conf.status_map().values()) - set(JobStatus.values))
+    }
+    errors = [checks.Error(f"{name} {problem}.", id="jobs.E002") for name, problem in refused.items()]
+    # A value refused above is of the wrong kind; the checks below read the values' content.
+    unknown = [] if "JOBS_STATUS_MAP" in refused else sorted(set(conf.status_map().values()) - set(JobStatus.values))
     if unknown:
         errors.append(checks.Error(
             f"JOBS_STATUS_MAP maps to unknown job statuses: {', '.join(unknown)}.",
             hint=f"Job statuses are {', '.join(JobStatus.values)}.", id="jobs.E001",
         ))
     channel = jobs_settings.JOBS_STREAM_NOTIFY_CHANNEL
-    if channel and "JOBS_STREAM_NOTIFY_CHANNEL" not in flagged and (problem := channel_problem(channel)) is not None:
+    if channel and "JOBS_STREAM_NOTIFY_CHANNEL" not in refused and (problem := channel_problem(channel)) is not None:
         errors.append(checks.Error(f"JOBS_STREAM_NOTIFY_CHANNEL: {problem}", id="jobs.E004"))
     return errors
 
