@@ -103,11 +103,9 @@ SETTINGS = {
     # A stream of a browser session ends this often (the browser reconnects at once with its cookie): a sign-out or
     # a deactivation reaches open tabs within it. A Bearer token's stream ends when the token expires.
     "JOBS_STREAM_SESSION_RECHECK": Setting(timedelta(minutes=5), env_duration, SECOND, DAY),
-    # The most streams one user and one process may hold open, and the events a stream may fall behind by before it
-    # is ended.
+    # The most streams one user and one process may hold open.
     "JOBS_STREAM_MAX_PER_USER": Setting(5, env_int, 1),
     "JOBS_STREAM_MAX_PER_PROCESS": Setting(5000, env_int, 1),
-    "JOBS_STREAM_QUEUE": Setting(8, env_int, 1),
     # PostgreSQL channel of the imports team's trigger (manage.py jobs_notify_sql); "" (off): the tick alone.
     "JOBS_STREAM_NOTIFY_CHANNEL": Setting("", env_str),
 }

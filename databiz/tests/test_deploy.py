@@ -228,6 +228,20 @@ def test_a_change_on_the_primary_reaches_the_stream_through_nginx_within_the_tic
         stream.close()
 
 
+def test_a_stream_asked_with_a_head_over_8_kib_gets_a_json_431_and_the_same_poll_answers(topology, rows):
+    # Two headers of 5,000 bytes: each within nginx's 8 KiB a line, together over the stream server's 8 KiB a head.
+    headers = {"Authorization": f"Bearer {topology.token(rows['bob'])}", "X-Padding-1": "p" * 5000,
+               "X-Padding-2": "p" * 5000}
+    refused = requests.get(f"{BASE}/api/v2/jobs/stream", headers=headers, timeout=5)
+    polled = requests.get(f"{BASE}/api/v2/jobs/active", headers=headers, timeout=5)
+
+    assert (refused.status_code, refused.headers["Content-Type"], refused.json()) == (431, "application/json", {
+        "detail": "The request head is over 8 KiB, more than the stream reads: poll /api/v2/jobs/active.",
+        "code": "request_head_too_large",
+    })
+    assert (polled.status_code, [item["id"] for item in polled.json()]) == (200, [str(rows["bobs"][0])])
+
+
 def test_polls_read_the_streaming_replica(topology, rows):
     assert psql(PRIMARY, "select application_name || ' ' || state from pg_stat_replication") == "walreceiver streaming"
     assert psql(REPLICA, "select pg_is_in_recovery()") == "t"

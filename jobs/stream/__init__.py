@@ -13,13 +13,12 @@ and the framing). The names below keep `from jobs.stream import ...` working.
 from .hub import (
     COME_BACK_LATER,
     DATABASE_THREAD,
-    FELL_BEHIND,
     NAMED_USERS_THREAD,
     REQUESTS_THREAD,
     STREAM_THREADS,
+    Mailbox,
     StreamHub,
     StreamLimit,
-    deliver,
     in_database_thread,
 )
 from .notify import channel_problem, notify_sql
@@ -27,7 +26,7 @@ from .pages import Answer, Listing, TaggedPage, refresh, render, tagged_pages
 from .views import JobStreamView, listing_of
 
 __all__ = [
-    "COME_BACK_LATER", "DATABASE_THREAD", "FELL_BEHIND", "NAMED_USERS_THREAD", "REQUESTS_THREAD", "STREAM_THREADS",
-    "Answer", "JobStreamView", "Listing", "StreamHub", "StreamLimit", "TaggedPage", "channel_problem",
-    "deliver", "in_database_thread", "listing_of", "notify_sql", "refresh", "render", "tagged_pages",
+    "COME_BACK_LATER", "DATABASE_THREAD", "NAMED_USERS_THREAD", "REQUESTS_THREAD", "STREAM_THREADS",
+    "Answer", "JobStreamView", "Listing", "Mailbox", "StreamHub", "StreamLimit", "TaggedPage", "channel_problem",
+    "in_database_thread", "listing_of", "notify_sql", "refresh", "render", "tagged_pages",
 ]

@@ -2,7 +2,6 @@
 them (every JOBS_STREAM_TICK, and at once for the users a notification or a new stream names) and the threads the
 reads run on. Everything here runs on the event loop, but the reads, which run on the streams' database threads."""
 import asyncio
-import contextlib
 import datetime
 import logging
 import time
@@ -19,7 +18,7 @@ from databiz.metrics import STREAM_TICK_SECONDS, STREAMS_OPEN
 from ..conf import jobs_settings
 from ..routers import replica_caught_up
 from .notify import listen
-from .pages import refresh, render
+from .pages import refresh
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +95,7 @@ class StreamHub:
         return self.per_user[user_id]
 
     def subscribe(self, listing):
-        """Open a stream of a listing's answers; return its queue of events."""
+        """Open a stream of a listing's answers; return its Mailbox."""
         # Checked again as the stream opens, with no pause since: streams asked for at once all passed the view's check.
         past_a_limit = self.limit_reached(listing.user_id) is not None
         loop = asyncio.get_running_loop()
@@ -104,16 +103,16 @@ class StreamHub:
             # asyncio's events belong to the loop that first waits on them: a new loop gets new ones.
             self.woken, self.listening = asyncio.Event(), asyncio.Event()
             self.task = loop.create_task(self.run())
-        queue = asyncio.Queue(maxsize=jobs_settings.JOBS_STREAM_QUEUE)
-        self.streams[listing].add(queue)
+        mailbox = Mailbox()
+        self.streams[listing].add(mailbox)
         self.per_user[listing.user_id] += 1
-        self.fresh[queue] = time.perf_counter()
+        self.fresh[mailbox] = time.perf_counter()
         self.named.add(listing.user_id)
         self.woken.set()
         STREAMS_OPEN.inc()
         if past_a_limit:
-            deliver(queue, COME_BACK_LATER)
-        return queue
+            mailbox.put(COME_BACK_LATER)
+        return mailbox
 
     def limit_reached(self, user_id):
         """Return the StreamLimit a new stream of `user_id` meets now, or None: the server is stopping, or the user
@@ -127,17 +126,17 @@ class StreamHub:
             return StreamLimit(503, "This server holds as many streams as it can: poll, or try again shortly.", wait)
         return None
 
-    def unsubscribe(self, listing, queue):
+    def unsubscribe(self, listing, mailbox):
         """Close one stream."""
-        queues = self.streams.get(listing)
-        self.fresh.pop(queue, None)
-        if queues is not None and queue in queues:
+        mailboxes = self.streams.get(listing)
+        self.fresh.pop(mailbox, None)
+        if mailboxes is not None and mailbox in mailboxes:
             STREAMS_OPEN.dec()
-            queues.discard(queue)
+            mailboxes.discard(mailbox)
             self.per_user[listing.user_id] -= 1
             if not self.per_user[listing.user_id]:
                 del self.per_user[listing.user_id]
-            if not queues:
+            if not mailboxes:
                 del self.streams[listing]
                 self.sent.pop(listing, None)
                 self.pages.pop(listing, None)
@@ -148,9 +147,9 @@ class StreamHub:
         Servers wait for open responses to end before they stop; a stream would never end on its own.
         """
         self.stopping = True
-        for queues in self.streams.values():
-            for queue in queues:
-                deliver(queue, COME_BACK_LATER, drop_behind=True)
+        for mailboxes in self.streams.values():
+            for mailbox in mailboxes:
+                mailbox.put(COME_BACK_LATER)
 
     async def run(self):
         """Refresh while any stream is open: every tick (`tick_period`) what can have changed (`reads`), and at once
@@ -263,41 +262,58 @@ class StreamHub:
             etag = page.etag
             changed = sent_etag != etag
             # A stream that opened after this read started waits for a read that started after it did.
-            ready = [queue for queue in self.streams[listing] if self.fresh.get(queue, started) <= started]
-            waiting = [queue for queue in ready if changed or queue in self.fresh]
+            ready = [mailbox for mailbox in self.streams[listing] if self.fresh.get(mailbox, started) <= started]
+            waiting = [mailbox for mailbox in ready if changed or mailbox in self.fresh]
             if changed and not waiting:
                 continue
             self.sent[listing] = (etag, started)
-            if not waiting:
-                continue
-            # Rendered only for the streams that need it: most answers do not change from one tick to the next.
-            answer = render(etag, page.jobs)
-            for queue in waiting:
-                self.fresh.pop(queue, None)
-                deliver(queue, answer)
+            for mailbox in waiting:
+                self.fresh.pop(mailbox, None)
+                mailbox.put(page.answer)
 
 
-# What a stream's queue holds instead of an answer when the stream is to end: its client fell too far behind (it
-# reconnects and starts afresh), or the server is stopping or the stream opened past a limit (the client is told
-# when to come back).
-FELL_BEHIND, COME_BACK_LATER = "fell behind", "come back later"
+# What a stream's mailbox holds instead of an answer when the stream is to end: the server is stopping, or the
+# stream opened past a limit (the client is told when to come back).
+COME_BACK_LATER = "come back later"
 
 
-def deliver(queue, answer, *, drop_behind=False):
-    """Queue an answer for a stream; a stream that stopped reading is ended instead of buffered without bound."""
-    if drop_behind:
-        _empty(queue)
-    try:
-        queue.put_nowait(answer)
-    except asyncio.QueueFull:
-        _empty(queue)
-        queue.put_nowait(FELL_BEHIND)
+class Mailbox:
+    """What the hub has for one stream to send next: the latest answer it has not sent yet, or its end.
 
+    Each answer is the whole list, so a newer one replaces one not sent yet: a stream that sends slowly (a slow
+    client) skips to the current answer instead of queueing old ones, and holds one answer at most. The end
+    (COME_BACK_LATER) replaces an answer and is never replaced. Two slots, where an asyncio.Queue cost 3.3 KB a stream
+    (docs/performance.md).
+    """
 
-def _empty(queue):
-    with contextlib.suppress(asyncio.QueueEmpty):
-        while True:
-            queue.get_nowait()
+    __slots__ = ("item", "waiter")
+
+    def __init__(self):
+        self.item = None
+        self.waiter = None
+
+    def put(self, item):
+        """Leave `item` for the stream, in place of an answer it has not sent yet."""
+        if self.item is COME_BACK_LATER:
+            return
+        self.item = item
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    def take(self):
+        """Return what is waiting (None: nothing), emptying the mailbox."""
+        item, self.item = self.item, None
+        return item
+
+    async def get(self):
+        """Wait for an item, and take it."""
+        while self.item is None:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        return self.take()
 
 
 HUB = StreamHub()

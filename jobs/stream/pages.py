@@ -1,6 +1,9 @@
 """The stream's reads: what a stream follows (a Listing), one query per filter shape for the listings a tick reads,
 the page comparison that keeps what did not change, and which listings a tick between full reads reads at all.
 Runs on the streams' database threads (jobs/stream/hub.py)."""
+import datetime
+import hashlib
+import pickle
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -18,7 +21,7 @@ from ..polling import tagged_answer
 from ..serializers import JobSerializer
 
 # Users whose pages one query reads; more open streams take more queries per tick.
-USERS_PER_QUERY = 1024
+USERS_PER_QUERY = 256
 
 
 @dataclass(frozen=True)
@@ -41,16 +44,26 @@ class Listing(NamedTuple):
     job_types: tuple = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaggedPage:
-    """One listing's page as a tick read it: the answer's ETag and jobs, and what they were made of."""
+    """One listing's page as a read found it, kept while a stream follows the listing: its answer (what a new stream
+    gets), what the next read compares (its rows, its other inputs) and what tells whether time alone may change it
+    (`time_moved`). It keeps no jobs: those are made again only when the rows change."""
 
-    etag: str
-    jobs: list
-    # The page's rows as plain values (every rule's outcome at the tick's `now` is a column of them), and the rest
-    # of what its answer is made of: the import speed this process had learned, and the poll interval settings.
-    rows: list
-    inputs: tuple
+    answer: Answer
+    # A digest of the page's rows (`digest_of`): the same rows, the same digest; other rows, another one, as surely as
+    # the answer's own ETag (a digest of the same size) tells answers apart. 16 bytes, where the rows were 3 KB.
+    rows_digest: bytes = b""
+    # The rest of what its answer is made of: the import speed this process had learned, and the poll intervals.
+    inputs: tuple = ()
+    # A running import (its progress moves), or a list cut by the bound (a job below the cut may move up).
+    moves_with_time: bool = False
+    # The earliest finish of its finished jobs: once before the retention window (JOBS_RETENTION), that job leaves.
+    first_finish: datetime.datetime | None = None
+
+    @property
+    def etag(self):
+        return self.answer.etag
 
 
 def page_inputs(using):
@@ -63,7 +76,7 @@ def tagged_pages(listings, *, now=None, previous=None):
     (USERS_PER_QUERY users a query).
 
     `previous` holds the pages of an earlier read: a listing whose rows and inputs are the same again keeps its
-    jobs and ETag, and no job is made of its rows (most pages do not change from one tick to the next).
+    page, and no job is made of its rows (most pages do not change from one tick to the next).
     """
     now = now or timezone.now()
     previous = previous or {}
@@ -78,14 +91,33 @@ def tagged_pages(listings, *, now=None, previous=None):
             owners, by_owner = user_ids[start:start + USERS_PER_QUERY], defaultdict(list)
             sql = owner_rows(owners, job_statuses, job_types, now, using, by_owner)
             for user_id in owners:
-                listing, rows = Listing(user_id, job_statuses, job_types), by_owner[user_id]
+                listing, rows_digest = Listing(user_id, job_statuses, job_types), digest_of(by_owner[user_id])
                 before = previous.get(listing)
-                if before is not None and before.rows == rows and before.inputs == inputs:
+                if before is not None and before.rows_digest == rows_digest and before.inputs == inputs:
                     pages[listing] = before
                     continue
-                jobs = list(share_import_speed(sql.instances(rows, converted=True), using))
-                pages[listing] = TaggedPage(tagged_answer(JobSerializer, jobs)[0], jobs, rows, inputs)
+                jobs = list(share_import_speed(sql.instances(by_owner[user_id], converted=True), using))
+                pages[listing] = tagged_page(jobs, rows_digest, inputs, before)
     return pages
+
+
+def digest_of(rows):
+    """Return a digest of a page's rows (plain values: strings, numbers, UUIDs, moments, None), exact as its ETag is."""
+    return hashlib.blake2b(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
+
+
+def tagged_page(jobs, rows_digest, inputs, before=None):
+    """Return the TaggedPage of `jobs`, made of the rows `rows_digest` digests and of `inputs`: rendered here, on the
+    read's thread, unless its ETag is `before`'s (the same ETag, the same bytes), so that handing it out costs the
+    event loop nothing."""
+    etag = tagged_answer(JobSerializer, jobs)[0]
+    answer = before.answer if before is not None and before.etag == etag else render(etag, jobs)
+    first = jobs[0] if jobs else None
+    return TaggedPage(
+        answer, rows_digest, inputs,
+        moves_with_time=first is not None and bool(first.running_total or first.listed_total > len(jobs)),
+        first_finish=min((job.finished_at for job in jobs if job.job_status != JobStatus.RUNNING), default=None),
+    )
 
 
 def owner_rows(owners, job_statuses, job_types, now, using, by_owner):
@@ -116,14 +148,9 @@ def time_moved(listing, page, now):
     import (its progress moves; it may stall), the bound cut it (a job below the cut may move up), a finished job of
     it has left the retention window (JOBS_RETENTION), or it is narrowed by status (a running import that stalls
     joins the failed ones)."""
-    if listing.job_statuses:
+    if listing.job_statuses or page.moves_with_time:
         return True
-    if not page.jobs:
-        return False
-    first = page.jobs[0]
-    if first.running_total or first.listed_total > len(page.jobs):
-        return True
-    return any(job.job_status != JobStatus.RUNNING and job.finished_at < retention_start(now) for job in page.jobs)
+    return page.first_finish is not None and page.first_finish < retention_start(now)
 
 
 def to_read(listings, previous, *, now, using, changed_since=None):

@@ -24,7 +24,7 @@ from ..conf import jobs_settings
 from ..filters import JobFilter
 from ..models import Dataset
 from . import hub as hubs
-from .hub import COME_BACK_LATER, FELL_BEHIND, REQUESTS_THREAD
+from .hub import COME_BACK_LATER, REQUESTS_THREAD
 from .pages import Listing
 
 
@@ -99,7 +99,7 @@ def stream_end(token):
 async def events(listing, last_event_id, ends_at, end):
     """Yield the stream of one listing: the current answer (unless the client has it), then each change, until
     `ends_at`, when `end` is its last chunk."""
-    queue = hubs.HUB.subscribe(listing)
+    mailbox = hubs.HUB.subscribe(listing)
     sent = last_event_id
     try:
         yield retry_hint()
@@ -107,7 +107,7 @@ async def events(listing, last_event_id, ends_at, end):
             try:
                 # A deadline on this task, not asyncio.wait_for's task per wait (Python 3.11): ~1.5 KiB a stream.
                 async with asyncio.timeout(heartbeat_wait(ends_at)):
-                    answer = await queue.get()
+                    answer = await mailbox.get()
             except TimeoutError:
                 if time.time() >= ends_at:
                     yield end
@@ -117,14 +117,12 @@ async def events(listing, last_event_id, ends_at, end):
             if answer is COME_BACK_LATER:
                 yield retry_hint()
                 return
-            if answer is FELL_BEHIND:
-                return
             if answer.etag != sent:
                 sent = answer.etag
                 STREAM_EVENTS.inc()
                 yield answer.event()
     finally:
-        hubs.HUB.unsubscribe(listing, queue)
+        hubs.HUB.unsubscribe(listing, mailbox)
 
 
 class JobStreamView(View):

@@ -7,7 +7,7 @@ import uuid
 from django.core.management import call_command
 from django.db import connection
 
-from jobs.stream import render, tagged_pages
+from jobs.stream import tagged_pages
 
 NOW = datetime.datetime(2025, 12, 19, 10, 0, tzinfo=datetime.UTC)
 # A DataBiz user: no row in this service's user table, only in the issuer's tokens and in `datasets.created_by`.
@@ -39,7 +39,7 @@ HEARTBEAT = b": heartbeat\n\n"
 
 def stream_answers(listings, *, now=None):
     """Return {listing: Answer} for `listings` as one read of the streams makes them (what the list answers each)."""
-    return {listing: render(page.etag, page.jobs) for listing, page in tagged_pages(listings, now=now).items()}
+    return {listing: page.answer for listing, page in tagged_pages(listings, now=now).items()}
 
 
 def jobs_event(etag, body):

@@ -115,7 +115,7 @@ def test_a_stream_read_at_each_moment_equals_the_list_at_that_moment(people, mak
     for later in (0, 30, 60, 900, 3600):
         with time_machine.travel(NOW + datetime.timedelta(seconds=later), tick=False):
             pages = stream.tagged_pages([listing], previous=previous)
-            answer, listed = stream.render(pages[listing].etag, pages[listing].jobs), polled(ann)
+            answer, listed = pages[listing].answer, polled(ann)
         assert astuple(answer) == listed
         seen.append([(job["status"], job["progress"]) for job in json.loads(answer.body)])
         previous = pages
@@ -326,17 +326,24 @@ def test_streams_beyond_the_limits_are_refused_with_retry_after(user, other_user
     assert hub.open_count() == 0
 
 
-def test_a_stream_that_stops_reading_is_ended_not_buffered(settings):
-    settings.JOBS_STREAM_QUEUE = 2
+def test_a_stream_holds_only_its_latest_unsent_answer_and_its_end_replaces_any():
+    answers = [stream.Answer(b"[]", f'"{n}"') for n in range(3)]
 
     async def scenario():
-        queue = asyncio.Queue(maxsize=2)
-        answers = [stream.Answer(b"[]", f'"{n}"') for n in range(3)]
-        for answer in answers:
-            stream.deliver(queue, answer)
-        return [queue.get_nowait() for _ in range(queue.qsize())]
+        mailbox = stream.Mailbox()
+        waiting = asyncio.ensure_future(mailbox.get())
+        await asyncio.sleep(0)
+        mailbox.put(answers[0])
+        woken = await waiting
+        for answer in answers:  # a stream that sends slowly: three answers arrive before it takes one
+            mailbox.put(answer)
+        latest = await mailbox.get()
+        mailbox.put(answers[0])
+        mailbox.put(stream.COME_BACK_LATER)
+        mailbox.put(answers[1])  # the end stays the end
+        return woken, latest, await mailbox.get(), mailbox.take()
 
-    assert async_to_sync(scenario)() == [stream.FELL_BEHIND]
+    assert async_to_sync(scenario)() == (answers[0], answers[2], stream.COME_BACK_LATER, None)
 
 
 def test_a_stopping_server_ends_each_stream_with_a_retry_hint_and_refuses_new_ones(user, make_dataset, hub):
@@ -364,38 +371,38 @@ def test_a_database_outage_keeps_the_streams_and_they_catch_up_when_it_is_back(u
     make_dataset(created_by=user.pk, status="inactive", updated_at=real_ago(minutes=1))
 
     async def scenario():
-        queue = hub.subscribe(stream.Listing(user.pk))
+        mailbox = hub.subscribe(stream.Listing(user.pk))
         hub.task.cancel()  # tick by hand
         await sync_to_async(rename, thread_sensitive=True)("datasets", "datasets_away")
         await hub.tick()
-        during = (queue.qsize(), hub.open_count(user.pk))
+        during = (mailbox.take(), hub.open_count(user.pk))
         await sync_to_async(rename, thread_sensitive=True)("datasets_away", "datasets")
         await hub.tick()
-        return during, queue.get_nowait()
+        return during, mailbox.take()
 
     during, answer = async_to_sync(scenario)()
 
-    assert (during, answer.etag) == ((0, 1), polled(user)[1])
+    assert (during, answer.etag) == ((None, 1), polled(user)[1])
 
 
 def test_an_answer_read_before_the_one_already_sent_is_not_sent(user, make_dataset, hub):
     make_dataset(created_by=user.pk, status="new", updated_at=real_ago(minutes=1))
 
     async def scenario():
-        queue = hub.subscribe(stream.Listing(user.pk))
+        mailbox = hub.subscribe(stream.Listing(user.pk))
         hub.task.cancel()  # tick by hand
         hub.fresh.clear()
         # A notification's read started after this tick's and already handed out its (newer) answer.
         hub.sent[stream.Listing(user.pk)] = ('"newer"', float("inf"))
         await hub.tick()
-        stale = queue.qsize()
+        stale = mailbox.take()
         hub.sent[stream.Listing(user.pk)] = ('"older"', 0.0)
         await hub.tick()
-        return stale, queue.get_nowait()
+        return stale, mailbox.take()
 
     stale, answer = async_to_sync(scenario)()
 
-    assert (stale, answer.etag) == (0, polled(user)[1])
+    assert (stale, answer.etag) == (None, polled(user)[1])
 
 
 def test_an_older_read_finishing_after_a_newer_one_that_found_no_change_is_not_sent(user, make_dataset, hub):
@@ -403,19 +410,19 @@ def test_an_older_read_finishing_after_a_newer_one_that_found_no_change_is_not_s
     listing = stream.Listing(user.pk)
 
     async def scenario():
-        queue = hub.subscribe(listing)
+        mailbox = hub.subscribe(listing)
         hub.task.cancel()  # tick by hand
         await hub.tick()
-        first = queue.get_nowait()
+        first = mailbox.take()
         older_read_started = time.perf_counter()
         await hub.tick()  # a newer read: the same answer, nothing to send
         # The older read ends last, with the answer of before a change that the newer read no longer saw.
-        hub.hand_out({listing: stream.TaggedPage('"before"', [], [], ())}, older_read_started)
-        return first, queue.qsize()
+        hub.hand_out({listing: stream.TaggedPage(stream.Answer(b"[]", '"before"'))}, older_read_started)
+        return first, mailbox.take()
 
     first, queued = async_to_sync(scenario)()
 
-    assert (first.etag, queued) == (polled(user)[1], 0)
+    assert (first.etag, queued) == (polled(user)[1], None)
 
 
 def test_a_new_stream_waits_for_a_read_that_started_after_it_opened(user, make_dataset, hub):
@@ -424,16 +431,16 @@ def test_a_new_stream_waits_for_a_read_that_started_after_it_opened(user, make_d
 
     async def scenario():
         read_started = time.perf_counter()
-        queue = hub.subscribe(listing)
+        mailbox = hub.subscribe(listing)
         hub.task.cancel()  # tick by hand
-        hub.hand_out({listing: stream.TaggedPage('"before"', [], [], ())}, read_started)
-        early = queue.qsize()
+        hub.hand_out({listing: stream.TaggedPage(stream.Answer(b"[]", '"before"'))}, read_started)
+        early = mailbox.take()
         await hub.tick()
-        return early, queue.get_nowait()
+        return early, mailbox.take()
 
     early, answer = async_to_sync(scenario)()
 
-    assert (early, answer.etag) == (0, polled(user)[1])
+    assert (early, answer.etag) == (None, polled(user)[1])
 
 
 async def all_chunks(response):
