@@ -1,6 +1,8 @@
 """The `datasets` table of the imports service, read as background jobs."""
 import datetime
 import functools
+import uuid
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import models
@@ -87,6 +89,24 @@ HISTORY_ORDER = ("-updated_at", "-id")
 REVERSED_HISTORY_ORDER = tuple(field[1:] if field.startswith("-") else f"-{field}" for field in HISTORY_ORDER)
 
 
+class HistoryPosition(NamedTuple):
+    """Where a job stands in HISTORY_ORDER, as a cursor holds it: both fields of the order, so that no two jobs share
+    one. Jobs updated at the same moment (one statement of the imports service changing many rows) are told apart by
+    their ids, never by an offset that a job joining them between two pages would shift."""
+
+    updated_at: datetime.datetime
+    dataset_id: uuid.UUID
+
+    @classmethod
+    def of(cls, job):
+        """Return the position of `job`."""
+        return cls(job.updated_at, job.pk)
+
+    def __str__(self):
+        """Return the position as a cursor's text carries it (DRF encodes the text): the moment, then the id."""
+        return f"{self.updated_at.isoformat()} {self.dataset_id}"
+
+
 def retention_start(now):
     """Return the moment a finished job must have finished at or after to be listed at `now` (JOBS_RETENTION)."""
     return now - jobs_settings.JOBS_RETENTION
@@ -158,6 +178,17 @@ class DatasetQuerySet(models.QuerySet):
     def history_for(self, user, *, now=None):
         """Return `user`'s job history at `now`: every finished job, newest first (HISTORY_ORDER)."""
         return self.owned_by(user).history(now=now)
+
+    def past(self, position, *, back=False):
+        """Keep the jobs after `position` (a HistoryPosition) in HISTORY_ORDER, newest first, or before it (`back`: a
+        cursor walking back to the previous page). The bound on `updated_at` alone starts the index (created_by,
+        updated_at DESC) at the position; the id then tells apart the jobs updated at that same moment."""
+        updated_at, dataset_id = position
+        # Written as a range and an exception, not as "earlier, or as early with a smaller id": PostgreSQL estimates
+        # the OR as a few rows and reads the user's whole history with a bitmap scan (30 ms for a page, not 0.5).
+        if back:
+            return self.filter(updated_at__gte=updated_at).exclude(updated_at=updated_at, id__lte=dataset_id)
+        return self.filter(updated_at__lte=updated_at).exclude(updated_at=updated_at, id__gte=dataset_id)
 
     def finished_after(self, moment):
         """Keep the finished jobs that finished at or after `moment`. A job finishes at most JOBS_STALL_AFTER after
@@ -414,11 +445,14 @@ class HistoryPageQuerySet(CompiledPageQuerySet):
         return self._narrowed(ordering=tuple(ordering))
 
     def filter(self, *args, **kwargs):
-        """Keep the jobs past a cursor's position: `updated_at__lt` or `updated_at__gt` (DRF's CursorPagination),
-        once, before the page is sliced."""
+        """Keep the jobs past a cursor's HistoryPosition (`past`), as DRF's CursorPagination asks: `updated_at__lt`,
+        or `updated_at__gt` for a cursor walking back; once, before the page is sliced."""
         if args or len(kwargs) != 1 or not set(kwargs) <= set(POSITION_LOOKUPS) or self._positioned_or_sliced():
             self._chain()
-        return self._narrowed(position=next(iter(kwargs.items())))
+        ((lookup, position),) = kwargs.items()
+        if not isinstance(position, HistoryPosition):
+            self._chain()
+        return self._narrowed(position=(lookup, position))
 
     def __getitem__(self, k):
         if self._result_cache is None and isinstance(k, slice) and k.step is None:
@@ -435,7 +469,9 @@ class HistoryPageQuerySet(CompiledPageQuerySet):
             page, (position_lookup, position) = self.page, self.page["position"]
             key = (self.db, page["job_statuses"], page["job_types"], tuple(sorted(page["values"])), page["ordering"],
                    position_lookup, page["limits"], conf.rules_key())
-            values = {**page["values"], POSITION.name: position}
+            values = dict(page["values"])
+            if position is not None:
+                values.update({POSITION.name: position.updated_at, POSITION_ID.name: position.dataset_id})
             # Planned for its values: a history's plan depends on how long it is (`fetch_checked`).
             sql = compiled_for_clients(history_page_queryset, *key)
             self._result_cache = self._run(sql, values, planned_for_values=True)
@@ -487,8 +523,10 @@ HISTORY_PAGE_PARAMETERS = {
     "finished_before": Parameter("finished_before", models.DateTimeField()),
     "filename_contains": Parameter("filename_contains", models.CharField()),
 }
-# A cursor's position: the `updated_at` a page starts after (DRF's CursorPagination, ordered by HISTORY_ORDER).
+# A cursor's position (HistoryPosition): the job a page starts after (DRF's CursorPagination, by HISTORY_ORDER), and
+# the lookups DRF filters with: after it, or before it for a cursor walking back.
 POSITION = Parameter("position", models.DateTimeField())
+POSITION_ID = Parameter("position_id", models.UUIDField())
 POSITION_LOOKUPS = ("updated_at__lt", "updated_at__gt")
 
 
@@ -503,7 +541,7 @@ def history_page_queryset(using, job_statuses, job_types, narrowed_by, ordering,
     for name in narrowed_by:
         queryset = getattr(queryset, name)(HISTORY_PAGE_PARAMETERS[name])
     if position_lookup:
-        queryset = queryset.filter(**{position_lookup: POSITION})
+        queryset = queryset.past(HistoryPosition(POSITION, POSITION_ID), back=position_lookup == "updated_at__gt")
     low, high = limits
     return queryset.order_by(*ordering).only_job_columns()[low:high]
 

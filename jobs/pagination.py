@@ -1,20 +1,21 @@
 """How the job history is cut into pages: DRF's cursor pagination over HISTORY_ORDER, strict about its parameters
 (each page one query, planned for its own user on PostgreSQL: HistoryPageQuerySet)."""
 import re
+import uuid
 
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
 from .filters import moment_in_utc
-from .models import HISTORY_ORDER
+from .models import HISTORY_ORDER, HistoryPosition
 
 
 class HistoryPagination(CursorPagination):
     """Pages of the job history, newest first, each read in one query (`page_size` + 1 rows from the cursor on).
 
-    A cursor holds a position in HISTORY_ORDER, not an offset: jobs that finish while a user pages on join the top
-    and never shift the pages after it.
+    A cursor holds a position in HISTORY_ORDER (a HistoryPosition, unique), not an offset: jobs that finish while a
+    user pages on join the top and never shift the pages after it, and jobs updated at one moment never need one.
     """
 
     ordering = HISTORY_ORDER
@@ -49,14 +50,25 @@ class HistoryPagination(CursorPagination):
             if given and not re.fullmatch(r"[A-Za-z0-9+/=]+", given[0]):
                 raise NotFound()
             cursor = super().decode_cursor(request)
-            # DRF decodes a cursor's position, the first ordering field's value, as text and trusts it.
+            # DRF decodes a cursor's position as text and trusts it.
             if cursor is not None and cursor.position is not None:
-                cursor = cursor._replace(position=position_in_utc(cursor.position))
+                cursor = cursor._replace(position=position_of(cursor.position, back=cursor.reverse))
             return cursor
         except (NotFound, ValueError):
             raise ValidationError({self.cursor_query_param: [
                 "Not a cursor of this list: follow the `next` and `previous` links as given."
             ]}) from None
+
+    def encode_cursor(self, cursor):
+        """Return the link of `cursor`, its HistoryPosition written as text (DRF would take a tuple for two values)."""
+        if cursor.position is not None:
+            cursor = cursor._replace(position=str(cursor.position))
+        return super().encode_cursor(cursor)
+
+    def _get_position_from_instance(self, instance, ordering):
+        """Return where `instance` stands in HISTORY_ORDER: by both its fields (DRF takes the first one only, and
+        tells jobs updated at one moment apart by an offset, which a job joining them between two pages shifts)."""
+        return HistoryPosition.of(instance)
 
     def get_schema_operation_parameters(self, view):
         """Return DRF's description of `cursor` and `page_size`, with the page size's bounds and default."""
@@ -76,9 +88,19 @@ class HistoryPagination(CursorPagination):
         return paginated
 
 
-def position_in_utc(text):
-    """Return a cursor's position (a moment of `updated_at`, as DRF wrote it) in UTC, or raise ValueError."""
+def position_of(text, *, back=False):
+    """Return the HistoryPosition a cursor's text holds (its moment in UTC), or raise ValueError.
+
+    A moment alone is a link given before positions held the id (until December 2026; DRF wrote `str()` of the
+    moment): it stands for the position past every job of that moment (`back`: before every one), which pages on
+    exactly as that link did.
+    """
     moment = parse_datetime(text)
+    if moment is not None:
+        dataset_id = uuid.UUID(int=(1 << 128) - 1 if back else 0)
+    else:
+        moment_text, _, id_text = text.rpartition(" ")
+        moment, dataset_id = parse_datetime(moment_text), uuid.UUID(id_text)
     if moment is None or moment.tzinfo is None:
         raise ValueError("not a moment")
-    return moment_in_utc(moment).isoformat()
+    return HistoryPosition(moment_in_utc(moment), dataset_id)

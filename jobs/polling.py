@@ -2,6 +2,7 @@
 import hashlib
 
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from rest_framework.renderers import JSONRenderer
 
 from . import conf
 
@@ -34,10 +35,21 @@ def answer_etag(serializer_class, jobs, hints):
     return f'"{digest.hexdigest()}"'
 
 
-def tagged_answer(serializer_class, jobs):
-    """Return the ETag and hint headers of the answer holding `jobs`: what the list and the stream both send."""
+def tagged_answer(serializer_class, jobs, representation=None):
+    """Return the ETag and hint headers of the answer holding `jobs`: what the list and the stream both send.
+
+    `representation`: what else the request asked of the answer's bytes (`representation(request)`).
+    """
     hints = poll_hints(jobs)
-    return answer_etag(serializer_class, jobs, hints), hints
+    return answer_etag(serializer_class, jobs, {**hints, **(representation or {})}), hints
+
+
+def representation(request):
+    """Return what a request asks of an answer's bytes besides its content: the indentation an `Accept:
+    application/json; indent=N` asks of DRF's JSON renderer. Other bytes are another representation, so another
+    strong ETag; none asked (every client of ours), nothing added: the compact answer's tag is the stream's."""
+    indent = JSONRenderer().get_indent(request.accepted_media_type, {})
+    return {} if indent is None else {"indent": str(indent)}
 
 
 def not_modified(request, etag, headers):

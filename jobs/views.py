@@ -21,7 +21,7 @@ from .filters import SEARCH_MAX_LENGTH, HistoryFilter, JobFilter, JobFilterBacke
 from .models import FINISHED_JOB_STATUSES, Dataset, JobStatus, JobType
 from .openapi import FIELD_ERRORS, NON_BLANK_STRING, THROTTLED, UNAUTHORIZED, UNAVAILABLE
 from .pagination import HistoryPagination
-from .polling import answer_etag, cache_headers, not_modified, tagged_answer
+from .polling import answer_etag, cache_headers, not_modified, representation, tagged_answer
 from .serializers import JobSerializer
 from .throttling import PollRateThrottle
 
@@ -92,7 +92,7 @@ class ActiveJobListView(ListAPIView):
     def list(self, request, *args, **kwargs):
         """Answer the filtered page as a bare array with its ETag and hint headers, or 304 if the caller has it."""
         jobs = self.filter_queryset(self.get_queryset())
-        etag, headers = tagged_answer(self.get_serializer_class(), jobs)
+        etag, headers = tagged_answer(self.get_serializer_class(), jobs, representation(request))
         unchanged = not_modified(request, etag, headers)
         if unchanged is not None:
             return unchanged
@@ -162,7 +162,7 @@ class JobHistoryListView(ListAPIView):
         etag = None
         if self.paginator.cursor_query_param not in request.query_params:
             links = {"next": self.paginator.get_next_link(), "previous": self.paginator.get_previous_link()}
-            etag = answer_etag(self.get_serializer_class(), jobs, links)
+            etag = answer_etag(self.get_serializer_class(), jobs, {**links, **representation(request)})
             if (unchanged := not_modified(request, etag, {})) is not None:
                 return unchanged
         response = self.get_paginated_response(self.get_serializer(jobs, many=True).data)

@@ -20,7 +20,8 @@ from ..models import Dataset, JobStatus, jobs_for_owners_queryset, retention_sta
 from ..polling import tagged_answer
 from ..serializers import JobSerializer
 
-# Users whose pages one query reads; more open streams take more queries per tick.
+# Users whose pages one query reads; more open streams take more queries per tick. A read holds the rows of this many
+# users at once, and Python's allocator keeps that peak: 1,024 cost 6.5 KB more a stream (docs/performance.md).
 USERS_PER_QUERY = 256
 
 
@@ -51,8 +52,9 @@ class TaggedPage:
     (`time_moved`). It keeps no jobs: those are made again only when the rows change."""
 
     answer: Answer
-    # A digest of the page's rows (`digest_of`): the same rows, the same digest; other rows, another one, as surely as
-    # the answer's own ETag (a digest of the same size) tells answers apart. 16 bytes, where the rows were 3 KB.
+    # A digest of the page's rows (`digest_of`): other rows, another digest, as surely as the answer's own ETag (a
+    # digest of the same size) tells answers apart; equal rows almost always the same one (a Decimal written with
+    # another exponent pickles otherwise: the page is made again, to the same ETag). 16 bytes, where rows were 3 KB.
     rows_digest: bytes = b""
     # The rest of what its answer is made of: the import speed this process had learned, and the poll intervals.
     inputs: tuple = ()
@@ -172,7 +174,7 @@ def to_read(listings, previous, *, now, using, changed_since=None):
 def refresh(listings, previous=None, *, full=True, changed_since=None):
     """Return the tagged pages of `listings`, keeping those of `previous` whose rows are the same, on a connection
     kept as a request's is (CONN_MAX_AGE), whose check is the read's own first statement: one statement, so one
-    round trip and one transaction, for each filter shape in use.
+    round trip and one transaction, for each filter shape in use and USERS_PER_QUERY users.
 
     Not `full`: only the listings `to_read` names are read (none: no statement), and only their pages returned;
     `changed_since` adds the query of the users whose datasets changed since that moment.

@@ -11,7 +11,14 @@ from jobs import conf
 from jobs.authentication import token_user_check_queryset
 from jobs.compiled import NOW as NOW_PARAMETER
 from jobs.compiled import CompileError, ParameterUser, compiled, compiled_for_clients, run_joined
-from jobs.models import HISTORY_ORDER, REVERSED_HISTORY_ORDER, Dataset, history_page_queryset, jobs_page_queryset
+from jobs.models import (
+    HISTORY_ORDER,
+    REVERSED_HISTORY_ORDER,
+    Dataset,
+    HistoryPosition,
+    history_page_queryset,
+    jobs_page_queryset,
+)
 
 from . import NOW, ago, poll_queries
 
@@ -79,23 +86,25 @@ def as_history_rows(jobs):
     ],
 )
 @pytest.mark.parametrize(
-    ("ordering", "position"),
-    # Positions as DRF's cursor gives them: text.
-    [(HISTORY_ORDER, None), (HISTORY_ORDER, ("updated_at__lt", ago(minutes=50).isoformat())),
-     (REVERSED_HISTORY_ORDER, ("updated_at__gt", ago(minutes=50).isoformat()))],
+    ("ordering", "lookup"),
+    # As DRF's cursor asks: the jobs after a position, or before it for a cursor walking back.
+    [(HISTORY_ORDER, None), (HISTORY_ORDER, "updated_at__lt"), (REVERSED_HISTORY_ORDER, "updated_at__gt")],
 )
 @pytest.mark.parametrize("limits", [(0, 4), (2, 7)])
 def test_compiled_history_page_equals_the_queryset_it_was_compiled_from(user, history, make_dataset, narrowing,
-                                                                        ordering, position, limits):
+                                                                        ordering, lookup, limits):
     for minutes, filename in enumerate(["sales_2025%.csv", "SALES-2019.csv", "orders"], start=1):
         make_dataset(created_by=user.pk, status="inactive", original_filename=filename, updated_at=ago(minutes=minutes))
+    # Updated at the same moment as SALES-2019.csv: the position's id tells them apart.
+    twin = make_dataset(created_by=user.pk, status="error", original_filename="twin.csv", updated_at=ago(minutes=2))
     queryset = Dataset.objects.history_for(user, now=NOW)
     page = Dataset.objects.history_page_for(user, now=NOW)
     for method, *values in narrowing:
         queryset, page = getattr(queryset, method)(*values), getattr(page, method)(*values)
     queryset, page = queryset.order_by(*ordering), page.order_by(*ordering)
-    if position:
-        queryset, page = queryset.filter(**dict([position])), page.filter(**dict([position]))
+    if lookup:
+        position = HistoryPosition.of(twin)
+        queryset, page = queryset.past(position, back=lookup == "updated_at__gt"), page.filter(**{lookup: position})
 
     assert as_history_rows(page[slice(*limits)]) == as_history_rows(queryset[slice(*limits)])
 

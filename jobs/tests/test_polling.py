@@ -1,4 +1,5 @@
 import datetime
+import json
 
 import pytest
 import time_machine
@@ -50,6 +51,18 @@ def test_stale_if_none_match_gets_the_full_answer(auth_client, jobs):
 
     assert (response.status_code, response.json()) == (200, auth_client.get(URL).json())
     assert [job["status"] for job in response.json()] == ["running", "completed"]
+
+
+def test_an_answer_indented_on_request_is_another_representation_with_its_own_etag(auth_client, jobs):
+    compact = auth_client.get(URL)
+    indented = auth_client.get(URL, HTTP_ACCEPT="application/json; indent=4")
+    held_compact = auth_client.get(URL, HTTP_ACCEPT="application/json; indent=4", HTTP_IF_NONE_MATCH=compact["ETag"])
+    held_indented = auth_client.get(URL, HTTP_ACCEPT="application/json; indent=4", HTTP_IF_NONE_MATCH=indented["ETag"])
+
+    as_indented = json.dumps(compact.json(), indent=4, ensure_ascii=False).encode()
+    assert (indented.content, indented["ETag"] != compact["ETag"]) == (as_indented, True)
+    assert (held_compact.status_code, held_compact.content) == (200, indented.content)
+    assert (held_indented.status_code, held_indented["ETag"]) == (304, indented["ETag"])
 
 
 def test_head_answers_like_get_without_a_body(auth_client, jobs):
