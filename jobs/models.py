@@ -633,3 +633,23 @@ def user_error_message(message):
     if len(text) > ERROR_MAX_LENGTH:
         return text[: ERROR_MAX_LENGTH - 1] + "…"
     return text
+
+
+# The index the imports team may add on `datasets` so that a history search (`filename_contains`, `?q=`) reads the
+# rows whose filename matches instead of every row of the caller: a trigram index (pg_trgm) on the very expression
+# the search compares. `manage.py jobs_search_index_sql` prints it; this service never installs it.
+FILENAME_INDEX_SQL = """-- Run by the imports team on the database of `datasets` (the jobs service never installs it).
+-- A history search (?q=) then reads the rows whose filename matches, not the caller's whole history.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON datasets USING gin (({expression}) gin_trgm_ops);
+"""
+FILENAME_INDEX_NAME = "datasets_filename_trgm"
+
+
+def filename_index_sql(connection):
+    """Return FILENAME_INDEX_SQL on the expression `filename_contains` compares, as Django writes it for
+    `connection` (PostgreSQL): an index serves a query only on the same expression, so it is taken from the query."""
+    query = DatasetQuerySet(model=Dataset, using=connection.alias).filename_contains("").query
+    (lookup,) = query.where.children
+    sql, params = lookup.process_lhs(query.get_compiler(connection=connection), connection)
+    return FILENAME_INDEX_SQL.format(name=FILENAME_INDEX_NAME, expression=connection.ops.compose_sql(sql, params))

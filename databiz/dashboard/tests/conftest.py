@@ -11,7 +11,9 @@ import pytest
 import uvicorn
 from django.contrib.auth import get_user_model
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+from django.core.servers.basehttp import WSGIServer
 from django.db import OperationalError, connections, router
+from django.test.testcases import LiveServerThread
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
@@ -22,6 +24,30 @@ from jobs.models import Dataset
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+class SerialWSGIServer(WSGIServer):
+    """Django's live server answering one request at a time (and closing each connection, as Django's unthreaded
+    server does), in the live server's own thread."""
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        # The live server's thread already uses the overriding connections (LiveServerThread.run).
+        super().__init__(*args, **kwargs)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_live_request_at_a_time_on_sqlite():
+    """On SQLite the test database is in memory, and Django's threaded live server hands every request thread the
+    test's one connection; two requests of one page using it at once hung in SQLite for good (twice in about ten
+    runs: both threads waiting in `execute`). Django's documentation asks that the threads never use it at the same
+    time (LiveServerTestCase), so on SQLite the live server answers one request at a time. PostgreSQL's threads each
+    have a connection of their own: the threaded server stays."""
+    if connections["default"].vendor != "sqlite":
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LiveServerThread, "server_class", SerialWSGIServer)
+        yield
 
 
 @pytest.fixture(scope="module")
