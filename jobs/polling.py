@@ -2,20 +2,26 @@
 import hashlib
 
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
-from rest_framework.renderers import JSONRenderer
 
 from . import conf
 
 HINT_HEADERS = ("X-Jobs-Running", "X-Jobs-Truncated", "X-Poll-Interval")
 
 
+def list_totals(jobs):
+    """Return (running, truncated) of a list of `jobs` annotated by `with_list_totals()`: its running jobs, those the
+    bound cut off included, and whether the bound cut it."""
+    if not jobs:
+        return 0, False
+    return jobs[0].running_total, jobs[0].listed_total > len(jobs)
+
+
 def poll_hints(jobs):
     """Return the hint headers of an answer holding `jobs`, a list annotated by `with_list_totals()`."""
-    running = jobs[0].running_total if jobs else 0
-    listed = jobs[0].listed_total if jobs else 0
+    running, truncated = list_totals(jobs)
     return {
         "X-Jobs-Running": str(running),
-        "X-Jobs-Truncated": "true" if listed > len(jobs) else "false",
+        "X-Jobs-Truncated": "true" if truncated else "false",
         "X-Poll-Interval": str(int(conf.poll_interval(running=running > 0).total_seconds())),
     }
 
@@ -46,9 +52,10 @@ def tagged_answer(serializer_class, jobs, representation=None):
 
 def representation(request):
     """Return what a request asks of an answer's bytes besides its content: the indentation an `Accept:
-    application/json; indent=N` asks of DRF's JSON renderer. Other bytes are another representation, so another
-    strong ETag; none asked (every client of ours), nothing added: the compact answer's tag is the stream's."""
-    indent = JSONRenderer().get_indent(request.accepted_media_type, {})
+    application/json; indent=N` asks of the JSON renderer content negotiation chose. Other bytes are another
+    representation, so another strong ETag; none asked (every client of ours), nothing added: the compact answer's
+    tag is the stream's."""
+    indent = request.accepted_renderer.get_indent(request.accepted_media_type, {})
     return {} if indent is None else {"indent": str(indent)}
 
 

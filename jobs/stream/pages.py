@@ -16,8 +16,8 @@ from rest_framework.renderers import JSONRenderer
 from .. import conf
 from ..compiled import compiled, run_checked
 from ..import_speed import learned_so_far, share_import_speed
-from ..models import Dataset, JobStatus, jobs_for_owners_queryset, retention_start
-from ..polling import tagged_answer
+from ..models import FINISHED_JOB_STATUSES, Dataset, jobs_for_owners_queryset, retention_start
+from ..polling import list_totals, tagged_answer
 from ..serializers import JobSerializer
 
 # Users whose pages one query reads; more open streams take more queries per tick. A read holds the rows of this many
@@ -114,11 +114,10 @@ def tagged_page(jobs, rows_digest, inputs, before=None):
     event loop nothing."""
     etag = tagged_answer(JobSerializer, jobs)[0]
     answer = before.answer if before is not None and before.etag == etag else render(etag, jobs)
-    first = jobs[0] if jobs else None
+    running, truncated = list_totals(jobs)
     return TaggedPage(
-        answer, rows_digest, inputs,
-        moves_with_time=first is not None and bool(first.running_total or first.listed_total > len(jobs)),
-        first_finish=min((job.finished_at for job in jobs if job.job_status != JobStatus.RUNNING), default=None),
+        answer, rows_digest, inputs, moves_with_time=bool(running or truncated),
+        first_finish=min((job.finished_at for job in jobs if job.job_status in FINISHED_JOB_STATUSES), default=None),
     )
 
 
