@@ -74,28 +74,29 @@ lint: $(VENV)/.dev
 	$(BIN)/flake8
 	$(BIN)/isort --check-only --diff .
 
-# Production server: granian, DEBUG off, WORKERS processes on PORT (docs/performance.md: the measured choice).
-# INTERFACE=wsgi (default): the fastest polling; the stream answers 503, so clients poll. INTERFACE=asgi: the stream
-# too, on the same port (databiz/asgi.py), at a cost to polling. Prometheus counts of every worker are summed from
-# PROMETHEUS_MULTIPROC_DIR, whose Prometheus files (and nothing else) are removed at each start.
+# Production server, DEBUG off, WORKERS processes on PORT (docs/performance.md: the measured choices).
+# INTERFACE=wsgi (default): granian over Django's WSGI application, the fastest polling; the stream answers 503, so
+# clients poll. INTERFACE=asgi: uvicorn over databiz/asgi.py, the stream too on the same port, at a cost to polling;
+# uvicorn holds an open stream in 10 KiB where granian takes 21-30 KiB, and an open stream is what an ASGI server
+# holds most of. Prometheus counts of every worker are summed from PROMETHEUS_MULTIPROC_DIR, whose Prometheus files
+# (and nothing else) are removed at each start.
 WORKERS ?= 2
 INTERFACE ?= wsgi
-# Under ASGI every open stream is a request in flight, and granian serves at most --backpressure of those a worker
-# (by default backlog/workers: 1,024); past it, connections wait unanswered in the backlog. So the ASGI server's cap
-# is above JOBS_STREAM_MAX_PER_PROCESS, and a stream past the service's own limit gets its 503 with Retry-After.
-STREAMS_PER_PROCESS = $(or $(JOBS_STREAM_MAX_PER_PROCESS),5000)
-BACKPRESSURE ?= $(shell echo $$(( $(STREAMS_PER_PROCESS) + 256 )))
 PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.prometheus
+# The service caps the open streams itself (JOBS_STREAM_MAX_PER_PROCESS, a JSON 503), so uvicorn sets no cap of its
+# own; its graceful stop comes after databiz/asgi.py has ended every stream with a `retry:` hint.
+SERVER.asgi = $(BIN)/uvicorn databiz.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
+  --backlog 2048 --no-proxy-headers --no-access-log --timeout-graceful-shutdown 4 --log-level warning
+SERVER.wsgi = $(BIN)/granian --interface wsgi --host $(HOST) --port $(PORT) --workers $(WORKERS) \
+  --blocking-threads 1 --backlog 2048 --no-ws --workers-kill-timeout 4 --log-level warning databiz.wsgi:application
 serve: $(VENV)/.runtime
 	@test -n "$$DJANGO_SECRET_KEY" || { echo "make serve runs in production mode: set DJANGO_SECRET_KEY."; exit 1; }
+	@test -n "$(SERVER.$(INTERFACE))" || { echo "INTERFACE is wsgi or asgi, not '$(INTERFACE)'."; exit 1; }
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)" && find "$(PROMETHEUS_MULTIPROC_DIR)" -maxdepth 1 -type f \( -name 'counter_*.db' \
 	  -o -name 'gauge_*.db' -o -name 'histogram_*.db' -o -name 'summary_*.db' \) -delete
-	DJANGO_DEBUG=0 PROMETHEUS_MULTIPROC_DIR="$(PROMETHEUS_MULTIPROC_DIR)" exec $(BIN)/granian --interface $(INTERFACE) \
-	  --host $(HOST) --port $(PORT) --workers $(WORKERS) --blocking-threads 1 --backlog 2048 \
-	  $(if $(filter asgi,$(INTERFACE)),--backpressure $(BACKPRESSURE)) \
-	  --no-ws --workers-kill-timeout 4 --log-level warning databiz.$(INTERFACE):application
+	DJANGO_DEBUG=0 PROMETHEUS_MULTIPROC_DIR="$(PROMETHEUS_MULTIPROC_DIR)" exec $(SERVER.$(INTERFACE))
 
 # The polling benchmark (PostgreSQL and wrk required; see docs/performance.md).
 bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/databiz_bench

@@ -303,16 +303,26 @@ def explain(url, sql):
     return "\n".join(r[0] for r in rows)
 
 
+def serve_command(interface, port, workers=2, backlog=2048):
+    """Return the server command `make serve INTERFACE=<interface>` runs (the Makefile's SERVER.wsgi, SERVER.asgi)."""
+    bin_dir = Path(PYTHON).parent
+    if interface == "asgi":
+        return [str(bin_dir / "uvicorn"), "databiz.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(workers), "--backlog", str(backlog), "--no-proxy-headers", "--no-access-log",
+                "--timeout-graceful-shutdown", "4", "--log-level", "warning"]
+    return [str(bin_dir / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers), "--blocking-threads", "1", "--backlog", str(backlog), "--no-ws",
+            "--workers-kill-timeout", "4", "--log-level", "warning", "databiz.wsgi:application"]
+
+
 def start_server(env, port, log_name="server.log"):
-    """Start the production server as `make serve` does (granian, WORKERS processes), and wait until it answers."""
+    """Start the production server as `make serve` does (WORKERS processes), and wait until it answers."""
     log = open(ROOT / "bench-results" / log_name, "w")
     metrics_dir = ROOT / "bench-results" / "prometheus"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     server = subprocess.Popen(
-        [str(Path(PYTHON).parent / "granian"), "--interface", INTERFACE, "--host", "127.0.0.1", "--port", str(port),
-         "--workers", os.environ.get("WORKERS", "2"), "--blocking-threads", "1", "--backlog", "2048", "--no-ws",
-         "--log-level", "warning", f"databiz.{INTERFACE}:application"],
+        serve_command(INTERFACE, port, int(os.environ.get("WORKERS", "2"))),
         cwd=ROOT, env={**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}, stdout=log, stderr=subprocess.STDOUT,
     )
     probe = urllib.request.Request(

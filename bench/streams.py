@@ -6,8 +6,9 @@ Run after `make bench` has filled its database (it reuses the bench users and th
 
 BENCH_TABS (2000 users, one tab each), BENCH_HOLD (60 s), BENCH_MODES (polling,stream-tick,stream-notify: the
 modes to run), BENCH_RUNNING_SHARE (0.1: the share of tabs with an import running, the rest with none), BENCH_PORT
-(8091). It serves the project as `make serve INTERFACE=asgi WORKERS=2` does, then: (1) every tab polls every 10 s
-for BENCH_HOLD seconds; (2) every tab holds a stream for BENCH_HOLD seconds, with the tick; (3) the same with
+(8091). It serves the project as `make serve WORKERS=2` does for the polls (granian's WSGI server, as production
+serves them) and as `make serve INTERFACE=asgi WORKERS=2` does for the streams (uvicorn), then: (1) every tab polls
+every 10 s for BENCH_HOLD seconds; (2) every tab holds a stream for BENCH_HOLD seconds, with the tick; (3) the same with
 LISTEN/NOTIFY (the trigger installed on the bench database for the run, removed after). During (2) and (3) it
 updates one running import of 20 tabs and times the event that shows it. Streams are measured once every tab has
 its first answer (`all_open_in_s`); each mode ends as a deploy does, with SIGTERM while every tab is still open
@@ -35,7 +36,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from run import SECRET_KEY, database_url, django_probe, say  # noqa: E402
+from run import SECRET_KEY, database_url, django_probe, say, serve_command  # noqa: E402
 
 CHANNEL = "databiz_bench_jobs"
 TOKENS_CODE = """
@@ -57,15 +58,14 @@ def server_env(url, notify):
     }
 
 
-def start_server(env, port):
+def start_server(env, port, interface):
     metrics = ROOT / "bench-results" / "prometheus-streams"
     shutil.rmtree(metrics, ignore_errors=True)
     metrics.mkdir(parents=True)
     server = subprocess.Popen(
-        # As `make serve INTERFACE=asgi WORKERS=2`, with room for every tab in one worker (--backpressure).
-        [str(Path(sys.executable).parent / "granian"), "--interface", "asgi", "--host", "127.0.0.1", "--port",
-         str(port), "--workers", "2", "--backlog", "4096", "--backpressure", "20000", "--no-ws",
-         "--workers-kill-timeout", "4", "--log-level", "warning", "databiz.asgi:application"],
+        # The polls as production serves them (`make serve`, granian's WSGI server); the streams as `make serve
+        # INTERFACE=asgi` does (uvicorn). Each with a backlog for 10,000 tabs opening at once.
+        serve_command(interface, port, workers=2, backlog=4096),
         cwd=ROOT, env={**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics)},
         stdout=open(ROOT / "bench-results" / "streams-server.log", "w"), stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: stopping it stops its workers too
@@ -298,7 +298,7 @@ def main():
         if mode == "stream-notify":
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute(notify_sql)
-        server = start_server(server_env(url, mode == "stream-notify"), port)
+        server = start_server(server_env(url, mode == "stream-notify"), port, "wsgi" if mode == "polling" else "asgi")
         try:
             idle = rss_mb(pids(server))
             line = asyncio.run(measure(mode, url, port, tabs, hold, server, idle))

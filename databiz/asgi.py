@@ -7,6 +7,7 @@ connection open and waits on the event loop, goes to Django's ASGI application. 
 the open streams end first, with a `retry:` hint (`end_streams_on_stop_signals`).
 """
 import asyncio
+import contextvars
 import gc
 import os
 import signal
@@ -43,8 +44,11 @@ django_asgi = StreamHandler()
 
 from django.urls import reverse  # noqa: E402  (after Django is set up)
 
-# The stream's route, read from the URL map (a renamed URL moves with it); every other request goes to WSGI.
-STREAM_PATHS = (reverse("jobs:stream"),)
+# The stream's route, read from the URL map (a renamed URL moves with it); every other request goes to WSGI. Read in
+# a context of its own: the URL resolvers keep state in asgiref Locals, and a Local set in this module's context, from
+# which every request's context is copied, is copied again into that request's context at each thread hop (asgiref
+# re-homes it to the thread): 1 KB an open stream (docs/performance.md).
+STREAM_PATHS = (contextvars.copy_context().run(reverse, "jobs:stream"),)
 
 from jobs.stream import hub  # noqa: E402  (after Django is set up)
 

@@ -120,7 +120,7 @@ async def events(listing, last_event_id, ends_at, end):
             if answer.etag != sent:
                 sent = answer.etag
                 STREAM_EVENTS.inc()
-                yield answer.event()
+                yield answer.event
     finally:
         hubs.HUB.unsubscribe(listing, mailbox)
 
