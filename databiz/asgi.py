@@ -56,7 +56,7 @@ from jobs.stream import hub  # noqa: E402  (after Django is set up)
 class WSGIRequests:
     """Django's WSGI application, counting the requests under way, which skip Django once the server is stopping.
 
-    A stopping granian waits for its connections, not for the requests of clients that have gone (a poll sent just
+    A stopping server waits for its connections, not for the requests of clients that have gone (a poll sent just
     before the client closed): those wait on django_wsgi's thread. One left running when the event loop stops waits
     forever for the loop to take its response (a2wsgi hands it over through the loop), and the worker process, which
     joins that thread as it exits, never exits. So the lifespan's shutdown, while the loop still runs, lets the
