@@ -84,9 +84,11 @@ WORKERS ?= 2
 INTERFACE ?= wsgi
 PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.prometheus
 # The service caps the open streams itself (JOBS_STREAM_MAX_PER_PROCESS, a JSON 503), so uvicorn sets no cap of its
-# own; its graceful stop comes after databiz/asgi.py has ended every stream with a `retry:` hint.
+# own; its graceful stop comes after databiz/asgi.py has ended every stream with a `retry:` hint. h11 reads request
+# heads of up to 64 KiB here (16 KiB by default), so that large cookies poll as they do under granian's WSGI server.
 SERVER.asgi = $(BIN)/uvicorn databiz.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
-  --backlog 2048 --no-proxy-headers --no-access-log --timeout-graceful-shutdown 4 --log-level warning
+  --backlog 2048 --http h11 --h11-max-incomplete-event-size 65536 --no-proxy-headers --no-access-log \
+  --timeout-graceful-shutdown 4 --log-level warning
 SERVER.wsgi = $(BIN)/granian --interface wsgi --host $(HOST) --port $(PORT) --workers $(WORKERS) \
   --blocking-threads 1 --backlog 2048 --no-ws --workers-kill-timeout 4 --log-level warning databiz.wsgi:application
 serve: $(VENV)/.runtime

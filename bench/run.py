@@ -308,7 +308,8 @@ def serve_command(interface, port, workers=2, backlog=2048):
     bin_dir = Path(PYTHON).parent
     if interface == "asgi":
         return [str(bin_dir / "uvicorn"), "databiz.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                "--workers", str(workers), "--backlog", str(backlog), "--no-proxy-headers", "--no-access-log",
+                "--workers", str(workers), "--backlog", str(backlog), "--http", "h11",
+                "--h11-max-incomplete-event-size", "65536", "--no-proxy-headers", "--no-access-log",
                 "--timeout-graceful-shutdown", "4", "--log-level", "warning"]
     return [str(bin_dir / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
             "--workers", str(workers), "--blocking-threads", "1", "--backlog", str(backlog), "--no-ws",
@@ -559,7 +560,7 @@ def main():
         lines, plans = lines + history_lines, plans + history_plans
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     machine = f"machine cores={os.cpu_count()} mem_gib={memory_gib:.0f} python={platform.python_version()}"
-    server_conf = f"server=granian workers={os.environ.get('WORKERS', '2')}"
+    server_conf = f"server={'uvicorn' if INTERFACE == 'asgi' else 'granian'} workers={os.environ.get('WORKERS', '2')}"
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     report = "\n".join([f"# {stamp} {machine} {server_conf}", *lines, *plans, ""])
     (out_dir / f"{stamp}.txt").write_text(report)

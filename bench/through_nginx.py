@@ -20,7 +20,7 @@ nginx, of the WSGI processes and of the whole machine (/proc).
 `streams`: BENCH_TABS (2000) streams, each another user's token, opened through nginx (2 ms apart), held
 BENCH_HOLD (300) s after they are open; BENCH_RUNNING_SHARE (0.1) of the users get an import running (as
 bench/streams.py does), so the others' streams are idle and get heartbeats. Samples the RSS of nginx (master and
-workers) and of the ASGI granian processes every 15 s; counts per stream the first event, events, heartbeats, the
+workers) and of the ASGI uvicorn process every 15 s; counts per stream the first event, events, heartbeats, the
 longest silence and whether it ended before the client closed it.
 """
 import asyncio
@@ -60,7 +60,7 @@ def state_env():
 
 
 def group_pids(leader):
-    """Return the pids of every process in `leader`'s process group (a granian server and its workers)."""
+    """Return the pids of every process in `leader`'s process group (an app server and its workers)."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
