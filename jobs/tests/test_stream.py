@@ -20,6 +20,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from jobs import stream
 from jobs.checks import check_jobs_settings
+from jobs.stream.views import heartbeat_wait
 
 from . import HEARTBEAT, NOW, RETRY, ago, jobs_event, run_command, stream_answers
 
@@ -221,6 +222,20 @@ def test_a_client_that_has_the_current_answer_gets_heartbeats_only(user, make_da
         return await read(await open_stream(user, **{"Last-Event-ID": current}), 3)
 
     assert async_to_sync(scenario)() == [RETRY, HEARTBEAT, HEARTBEAT]
+
+
+@pytest.mark.parametrize("now, ends_at, wait", [
+    (1000.0, 5000.0, 15.0),  # silent on a mark: one heartbeat period
+    (1000.25, 5000.0, 15.75),  # between marks: to the first mark after the period...
+    (1000.75, 5000.0, 15.25),  # ...the same mark as every stream silent since the same second
+    (1000.25, 1010.0, 9.75),  # the stream's end comes first
+    (1000.25, 999.0, 0.0),  # past its end
+])
+def test_a_heartbeat_falls_due_on_the_first_mark_after_a_heartbeat_period(settings, now, ends_at, wait):
+    settings.JOBS_STREAM_HEARTBEAT = datetime.timedelta(seconds=15)
+
+    with time_machine.travel(now, tick=False):
+        assert heartbeat_wait(ends_at) == pytest.approx(wait)
 
 
 def test_the_stream_ends_asking_for_a_new_token_when_the_token_expires(user):
